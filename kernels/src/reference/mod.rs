@@ -1,0 +1,1 @@
+//! Scalar references of every operation.

@@ -1,0 +1,15 @@
+//! slimlm: verified CPU inference for small language models on phones.
+//!
+//! - [`gguf`]: a zero-copy, validating GGUF reader over a memory map.
+//! - [`tokenizer`]: byte-level BPE built from a GGUF vocabulary.
+//! - [`chat`]: chat templates rendered with limits.
+//! - [`runtime`]: sessions, sampling, threads.
+//!
+//! The arithmetic lives in the embeddable [`slimlm_kernels`] crate.
+
+pub mod chat;
+pub mod gguf;
+pub mod runtime;
+pub mod tokenizer;
+
+pub use slimlm_kernels as kernels;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the whole test suite for aarch64-unknown-linux-gnu with Debian's rustc and runs it
+# under qemu-user on three CPU models, one per ARM kernel tier:
+#   cortex-a53 -> neon, cortex-a76 -> dotprod, max -> i8mm.
+# SLIMLM_EXPECT_ISA makes the dispatch test fail if a run does not detect the tier its CPU
+# model must have, so no tier is skipped silently. Speed under qemu means nothing.
+# Usage: scripts/test-aarch64.sh [CPU...] (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+export CARGO_TARGET_DIR=target/aarch64
+# CLI tests spawn the binary: there is no binfmt here, so they go through qemu too.
+export SLIMLM_TEST_RUNNER=qemu-aarch64
+# Emulation is ~35x slower than native: keep property tests moderate.
+export PROPTEST_CASES=${PROPTEST_CASES:-48}
+target=aarch64-unknown-linux-gnu
+test_args=(--workspace --target "$target" --lib --bins --tests)
+
+cpus=("$@")
+[ ${#cpus[@]} -gt 0 ] || cpus=(cortex-a53 cortex-a76 max)
+
+cargo test "${test_args[@]}" --no-run
+
+for cpu in "${cpus[@]}"; do
+    case $cpu in
+        cortex-a53) expect=neon ;;
+        cortex-a76) expect=dotprod ;;
+        max) expect=i8mm ;;
+        *) echo "test-aarch64: unknown CPU model $cpu" >&2; exit 2 ;;
+    esac
+    echo "=== aarch64 tests under QEMU_CPU=$cpu (expecting tier $expect) ==="
+    export QEMU_CPU=$cpu SLIMLM_EXPECT_ISA=$expect
+    # Print what this CPU model reports, then run everything.
+    cargo test --target "$target" -p slimlm-kernels --lib detected_tier -- --nocapture 2>&1 \
+        | grep -E "detected tier|test result"
+    cargo test "${test_args[@]}"
+done

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: setup, formatting, lints, the host suite, and the aarch64 suite under
+# qemu on three CPU models (one per ARM kernel tier). This is the README's test command
+# and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s (%s) ===\n' "$1" "$(date +%T)"; }
+
+step setup
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "host tests"
+cargo test --workspace
+
+step "aarch64 tests under qemu"
+scripts/test-aarch64.sh
+
+step "all tests passed"

@@ -1,0 +1,117 @@
+//! `slimlm info` as a user runs it: the built binary on the real model and on bad paths.
+
+#[path = "common/model.rs"]
+mod model;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use model::real_model_path;
+
+fn run_info(model: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slimlm"))
+        .arg("info")
+        .arg("--model")
+        .arg(model)
+        .output()
+        .expect("the slimlm binary runs")
+}
+
+/// A scratch path for this test binary.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli_info");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Asserts exit code 1, no stdout, and exactly one stderr line: "error: ..." containing
+/// every `needle`.
+fn assert_one_error_line(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr: {stderr}");
+    assert!(lines[0].starts_with("error: "), "stderr: {stderr}");
+    for needle in needles {
+        assert!(lines[0].contains(needle), "{needle:?} not in: {stderr}");
+    }
+}
+
+#[test]
+fn describes_the_real_model() {
+    let out = run_info(&real_model_path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+    for want in [
+        "GGUF v3, 98362432 bytes, alignment 32",
+        "architecture: llama\n",
+        "  block_count                       30\n",
+        "  embedding_length                  576\n",
+        "  attention.head_count_kv           3\n",
+        "  rope.freq_base                    100000\n",
+        "  vocab size      49152\n",
+        "  bos             1 \"<|im_start|>\"\n",
+        "  eos             2 \"<|im_end|>\"\n",
+        "  chat template   present",
+        "tensors: 272\n",
+        "  Q4_1       210 tensors",
+        "  F32         61 tensors",
+        "  Q8_0         1 tensors",
+        "134515008 parameters",
+    ] {
+        assert!(stdout.contains(want), "{want:?} not in:\n{stdout}");
+    }
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("token_embd.weight"));
+    let row: Vec<&str> = row.expect("a token_embd row").split_whitespace().collect();
+    assert_eq!(
+        row,
+        ["token_embd.weight", "Q8_0", "576", "x", "49152", "30081024"]
+    );
+}
+
+#[test]
+fn empty_file_is_one_error_line() {
+    let path = scratch("empty.gguf");
+    std::fs::write(&path, b"").unwrap();
+    assert_one_error_line(&run_info(&path), &["at byte 0", "magic"]);
+}
+
+#[test]
+fn directory_is_one_error_line() {
+    let path = scratch("a_directory");
+    std::fs::create_dir_all(&path).unwrap();
+    assert_one_error_line(
+        &run_info(&path),
+        &["cannot open", "a_directory", "directory"],
+    );
+}
+
+#[test]
+fn missing_path_is_one_error_line() {
+    let path = scratch("does_not_exist.gguf");
+    assert_one_error_line(&run_info(&path), &["cannot open", "does_not_exist.gguf"]);
+}
+
+#[test]
+fn truncated_copy_is_one_error_line() {
+    let bytes = std::fs::read(real_model_path()).unwrap();
+    let path = scratch("truncated.gguf");
+    // Cut in the middle of the tensor data: the header parses, the tensors do not fit.
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    assert_one_error_line(&run_info(&path), &["tensor '", "do not fit"]);
+    // Cut inside the metadata (the vocabulary).
+    std::fs::write(&path, &bytes[..100_000]).unwrap();
+    assert_one_error_line(&run_info(&path), &["metadata key 'tokenizer.ggml."]);
+}

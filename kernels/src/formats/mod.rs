@@ -3,7 +3,43 @@
 //! [`GgmlType`] names every type id a GGUF file may carry, with its block geometry
 //! (elements per block, bytes per block), so that a loader can validate any file, even one
 //! whose types slimlm cannot compute with. The block structs of the formats slimlm does
-//! compute with live in the submodules, each with its scalar (de)quantizer.
+//! compute with live in the submodules, each with its scalar (de)quantizer:
+//!
+//! - [`BlockFormat`] / [`QuantizeBlock`]: the one face of every block struct;
+//!   [`dequantize_row`] / [`quantize_row`]: the same, chosen by [`GgmlType`] over raw bytes.
+//! - One file per format (`q4_0`, `q4_1`, `q8_0`, `q8_1`, `q4_k`, `q6_k`, `q8_k`), and
+//!   `f16` for the f16 / bf16 conversions and the F32 / F16 / BF16 rows.
+//!
+//! Every decoder and quantizer here is bit-exact with ggml's scalar reference
+//! (`ggml-quants.c`), which `tests/formats_fixtures.rs` checks against gguf-py.
+
+mod block;
+mod error;
+pub mod f16;
+pub mod q4_0;
+pub mod q4_1;
+pub mod q4_k;
+pub mod q6_k;
+pub mod q8_0;
+pub mod q8_1;
+pub mod q8_k;
+mod round;
+mod row;
+
+pub use block::{
+    dequantize_blocks, dequantize_bytes, quantize_blocks, quantize_bytes, BlockFormat,
+    QuantizeBlock, QK_K,
+};
+pub use error::FormatError;
+pub use f16::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16};
+pub use q4_0::{BlockQ4_0, QK4_0};
+pub use q4_1::{BlockQ4_1, QK4_1};
+pub use q4_k::{pack_scale_min_k4, scale_min_k4, BlockQ4K};
+pub use q6_k::BlockQ6K;
+pub use q8_0::{BlockQ8_0, QK8_0};
+pub use q8_1::{BlockQ8_1, QK8_1};
+pub use q8_k::BlockQ8K;
+pub use row::{dequantize_row, quantize_row};
 
 /// A GGUF/ggml tensor element type, by its on-disk id.
 ///

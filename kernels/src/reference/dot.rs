@@ -1,0 +1,251 @@
+//! Scalar reference dot products of a quantized weight row with a quantized activation
+//! row, following ggml's `ggml_vec_dot_*_generic` (ggml-cpu/quants.c) operation by
+//! operation: exact integer sums per block first, then the f16/f32 scales, accumulated
+//! in f32 in the same order. Nothing is fused (no fma), so the f32 results are the ones
+//! ggml's C computes when the compiler does not contract `a * b + c`.
+//!
+//! The per-block integer sums are public functions of their own: SIMD tiers must match
+//! them bit for bit. Their float results are only required to match within the
+//! tolerance documented in `kernels/tests/reference_dot.rs`.
+//!
+//! Every `dot_*` takes two equally long block slices (`w.len() == a.len()`, checked by a
+//! debug assertion); in release builds extra blocks of the longer slice are ignored.
+//!
+//! No integer sum here can overflow for any bit pattern of the blocks (bounds in each
+//! doc comment), so overflow checks never fire.
+
+use crate::formats::{
+    f16_to_f32, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1,
+};
+
+/// `sum((code - 8) * q)` over one Q4_0 block and one Q8_0 block (|sum| <= 32 * 8 * 128).
+pub fn q4_0_q8_0_block_sum(w: &BlockQ4_0, a: &BlockQ8_0) -> i32 {
+    let (lo, hi) = a.qs.split_at(16);
+    let mut sumi0 = 0i32;
+    let mut sumi1 = 0i32;
+    for ((&q, &a0), &a1) in w.qs.iter().zip(lo).zip(hi) {
+        sumi0 += (i32::from(q & 0x0f) - 8) * i32::from(a0);
+        sumi1 += (i32::from(q >> 4) - 8) * i32::from(a1);
+    }
+    sumi0 + sumi1
+}
+
+/// `sum(code * q)` over one Q4_1 block and one Q8_1 block (0 <= code <= 15, so
+/// |sum| <= 32 * 15 * 128). The minimum enters the dot through `s` instead.
+pub fn q4_1_q8_1_block_sum(w: &BlockQ4_1, a: &BlockQ8_1) -> i32 {
+    let (lo, hi) = a.qs.split_at(16);
+    let mut sumi0 = 0i32;
+    let mut sumi1 = 0i32;
+    for ((&q, &a0), &a1) in w.qs.iter().zip(lo).zip(hi) {
+        sumi0 += i32::from(q & 0x0f) * i32::from(a0);
+        sumi1 += i32::from(q >> 4) * i32::from(a1);
+    }
+    sumi0 + sumi1
+}
+
+/// `sum(qw * qa)` over two Q8_0 blocks (|sum| <= 32 * 128 * 128).
+pub fn q8_0_q8_0_block_sum(w: &BlockQ8_0, a: &BlockQ8_0) -> i32 {
+    w.qs.iter()
+        .zip(&a.qs)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum()
+}
+
+/// Dot of a Q4_0 row with a Q8_0 row: per block `sumi as f32 * d_w * d_a` (left to
+/// right), summed in block order (ggml_vec_dot_q4_0_q8_0).
+pub fn dot_q4_0_q8_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
+    debug_assert_eq!(
+        w.len(),
+        a.len(),
+        "weight and activation block counts differ"
+    );
+    let mut sumf = 0.0f32;
+    for (w, a) in w.iter().zip(a) {
+        let sumi = q4_0_q8_0_block_sum(w, a);
+        sumf += sumi as f32 * f16_to_f32(w.d) * f16_to_f32(a.d);
+    }
+    sumf
+}
+
+/// Dot of a Q4_1 row with a Q8_1 row: per block `(d_w * d_a) * sumi + m_w * s_a`
+/// (ggml_vec_dot_q4_1_q8_1; `s_a` stands for `d_a * sum(q_a)`).
+pub fn dot_q4_1_q8_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
+    debug_assert_eq!(
+        w.len(),
+        a.len(),
+        "weight and activation block counts differ"
+    );
+    let mut sumf = 0.0f32;
+    for (w, a) in w.iter().zip(a) {
+        let sumi = q4_1_q8_1_block_sum(w, a);
+        let scaled = (f16_to_f32(w.d) * f16_to_f32(a.d)) * sumi as f32;
+        sumf += scaled + f16_to_f32(w.m) * f16_to_f32(a.s);
+    }
+    sumf
+}
+
+/// Dot of two Q8_0 rows: per block `sumi as f32 * (d_w * d_a)` (ggml_vec_dot_q8_0_q8_0).
+pub fn dot_q8_0_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
+    debug_assert_eq!(
+        w.len(),
+        a.len(),
+        "weight and activation block counts differ"
+    );
+    let mut sumf = 0.0f32;
+    for (w, a) in w.iter().zip(a) {
+        let sumi = q8_0_q8_0_block_sum(w, a);
+        sumf += sumi as f32 * (f16_to_f32(w.d) * f16_to_f32(a.d));
+    }
+    sumf
+}
+
+/// The two integer sums of one Q4_K x Q8_K block pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Q4KBlockSums {
+    /// `sum_j sc[j] * sum(code * q)` over the 8 sub-blocks of 32
+    /// (|.| <= 8 * 63 * 32 * 15 * 128).
+    pub scaled: i32,
+    /// `sum_j m[j / 2] * bsums[j]` over the 16 groups of 16 (|.| <= 16 * 63 * 32768).
+    pub mins: i32,
+}
+
+/// `sum(code * q)` of each of the 8 Q4_K sub-blocks of 32 (unscaled).
+pub fn q4_k_q8_k_subblock_dots(w: &BlockQ4K, a: &BlockQ8K) -> [i32; 8] {
+    let codes = w.codes();
+    let mut dots = [0i32; 8];
+    for ((dot, c), q) in dots
+        .iter_mut()
+        .zip(codes.chunks_exact(32))
+        .zip(a.qs.chunks_exact(32))
+    {
+        *dot = c
+            .iter()
+            .zip(q)
+            .map(|(&c, &q)| i32::from(c) * i32::from(q))
+            .sum();
+    }
+    dots
+}
+
+/// ggml's eight `aux32` lanes for one Q4_K x Q8_K block pair: lane `l` is
+/// `sum sc[i / 32] * code[i] * q[i]` over the elements `i` with `i % 8 == l`. Their sum
+/// is [`Q4KBlockSums::scaled`]; the split matters only for the f32 accumulation.
+pub fn q4_k_q8_k_lanes(w: &BlockQ4K, a: &BlockQ8K) -> [i32; 8] {
+    let codes = w.codes();
+    let (scales, _) = w.scales_mins();
+    let mut lanes = [0i32; 8];
+    for (i, (&c, &q)) in codes.iter().zip(&a.qs).enumerate() {
+        // ggml forms the product in int16 (fits: 15 * 128) before scaling it into int32.
+        lanes[i % 8] += i32::from(scales[i / 32]) * (i32::from(c) * i32::from(q));
+    }
+    lanes
+}
+
+/// The integer sums of one Q4_K x Q8_K block pair (see [`Q4KBlockSums`]).
+pub fn q4_k_q8_k_block_sums(w: &BlockQ4K, a: &BlockQ8K) -> Q4KBlockSums {
+    let (scales, mins) = w.scales_mins();
+    let dots = q4_k_q8_k_subblock_dots(w, a);
+    let scaled = dots
+        .iter()
+        .zip(&scales)
+        .map(|(&d, &s)| d * i32::from(s))
+        .sum();
+    let mins = a
+        .bsums
+        .iter()
+        .enumerate()
+        .map(|(j, &b)| i32::from(b) * i32::from(mins[j / 2]))
+        .sum();
+    Q4KBlockSums { scaled, mins }
+}
+
+/// Dot of a Q4_K row with a Q8_K row, ggml_vec_dot_q4_K_q8_K_generic: per block,
+/// `d = f16(d_w) * d_a` and each lane `sums[l] += d * lanes[l]`; the mins go straight
+/// into `sumf -= (f16(dmin_w) * d_a) * mins`; at the end `sumf += sums[l]` for l in 0..8.
+pub fn dot_q4_k_q8_k(w: &[BlockQ4K], a: &[BlockQ8K]) -> f32 {
+    debug_assert_eq!(
+        w.len(),
+        a.len(),
+        "weight and activation block counts differ"
+    );
+    let mut sums = [0.0f32; 8];
+    let mut sumf = 0.0f32;
+    for (w, a) in w.iter().zip(a) {
+        let lanes = q4_k_q8_k_lanes(w, a);
+        let d = f16_to_f32(w.d) * a.d;
+        for (s, &l) in sums.iter_mut().zip(&lanes) {
+            *s += d * l as f32;
+        }
+        let mins = q4_k_q8_k_block_sums(w, a).mins;
+        let dmin = f16_to_f32(w.dmin) * a.d;
+        sumf -= dmin * mins as f32;
+    }
+    for s in sums {
+        sumf += s;
+    }
+    sumf
+}
+
+/// `sum(q6 * q8)` of each of the 16 Q6_K sub-blocks of 16 (unscaled, q6 in -32..=31).
+pub fn q6_k_q8_k_subblock_dots(w: &BlockQ6K, a: &BlockQ8K) -> [i32; 16] {
+    let quants = w.quants();
+    let mut dots = [0i32; 16];
+    for ((dot, w), q) in dots
+        .iter_mut()
+        .zip(quants.chunks_exact(16))
+        .zip(a.qs.chunks_exact(16))
+    {
+        *dot = w
+            .iter()
+            .zip(q)
+            .map(|(&w, &q)| i32::from(w) * i32::from(q))
+            .sum();
+    }
+    dots
+}
+
+/// ggml's eight `aux32` lanes for one Q6_K x Q8_K block pair: lane `l` is
+/// `sum sc[i / 16] * q6[i] * q8[i]` over the elements `i` with `i % 8 == l`.
+pub fn q6_k_q8_k_lanes(w: &BlockQ6K, a: &BlockQ8K) -> [i32; 8] {
+    let quants = w.quants();
+    let mut lanes = [0i32; 8];
+    for (i, (&x, &q)) in quants.iter().zip(&a.qs).enumerate() {
+        // The int16 product fits: 32 * 128.
+        lanes[i % 8] += i32::from(w.scales[i / 16]) * (i32::from(x) * i32::from(q));
+    }
+    lanes
+}
+
+/// `sum_j sc[j] * sum(q6 * q8)` over the 16 sub-blocks of one Q6_K x Q8_K block pair
+/// (|.| <= 256 * 128 * 32 * 128 = 2^27).
+pub fn q6_k_q8_k_block_sum(w: &BlockQ6K, a: &BlockQ8K) -> i32 {
+    let dots = q6_k_q8_k_subblock_dots(w, a);
+    dots.iter()
+        .zip(&w.scales)
+        .map(|(&d, &s)| d * i32::from(s))
+        .sum()
+}
+
+/// Dot of a Q6_K row with a Q8_K row, ggml_vec_dot_q6_K_q8_K_generic: per block
+/// `d = f16(d_w) * d_a`, `sums[l] += d * lanes[l]`; at the end the 8 lanes are added
+/// in order to 0.
+pub fn dot_q6_k_q8_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f32 {
+    debug_assert_eq!(
+        w.len(),
+        a.len(),
+        "weight and activation block counts differ"
+    );
+    let mut sums = [0.0f32; 8];
+    for (w, a) in w.iter().zip(a) {
+        let lanes = q6_k_q8_k_lanes(w, a);
+        let d = f16_to_f32(w.d) * a.d;
+        for (s, &l) in sums.iter_mut().zip(&lanes) {
+            *s += d * l as f32;
+        }
+    }
+    let mut sumf = 0.0f32;
+    for s in sums {
+        sumf += s;
+    }
+    sumf
+}

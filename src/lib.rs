@@ -1,6 +1,7 @@
 //! slimlm: verified CPU inference for small language models on phones.
 //!
 //! - [`gguf`]: a zero-copy, validating GGUF reader over a memory map.
+//! - [`model`]: configuration, weights and forward graphs (llama, qwen2, mpt).
 //! - [`tokenizer`]: byte-level BPE built from a GGUF vocabulary.
 //! - [`chat`]: chat templates rendered with limits.
 //! - [`runtime`]: sessions, sampling, threads.
@@ -9,6 +10,7 @@
 
 pub mod chat;
 pub mod gguf;
+pub mod model;
 pub mod runtime;
 pub mod tokenizer;
 

@@ -3,16 +3,15 @@
 //! Every failure prints a single `error: ...` line on stderr and exits with code 1
 //! (usage errors are clap's, exit code 2).
 
+mod cli;
+
 use std::error::Error;
-use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use cli::common::{print_stdout, DEFAULT_MODEL};
 use slimlm::gguf::{render_info, GgufFile};
-
-/// Model used when `--model` is not given; scripts/fetch-model.sh puts it there.
-const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +28,12 @@ struct Cli {
 enum Command {
     /// Validate a GGUF model and print its metadata, tokenizer summary and tensors.
     Info(InfoArgs),
+    /// Generate text from one prompt (with the model's chat template unless --raw).
+    Run(cli::run::RunArgs),
+    /// Chat interactively; the KV cache keeps the conversation. Ctrl-D quits.
+    Chat(cli::run::ChatArgs),
+    /// Perplexity of a text file, computed as llama.cpp's llama-perplexity does.
+    Perplexity(cli::perplexity::PerplexityArgs),
 }
 
 #[derive(Args)]
@@ -43,6 +48,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(args) => info(&args),
+        Command::Run(args) => cli::run::run(&args),
+        Command::Chat(args) => cli::run::chat(&args),
+        Command::Perplexity(args) => cli::perplexity::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,16 +66,4 @@ fn info(args: &InfoArgs) -> Result<(), Box<dyn Error>> {
     let file = GgufFile::open(&args.model)?;
     let text = format!("file: {}\n{}", args.model.display(), render_info(&file));
     print_stdout(&text)
-}
-
-/// Writes to stdout; a closed pipe (`slimlm info | head`) is not an error.
-fn print_stdout(text: &str) -> Result<(), Box<dyn Error>> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
 }

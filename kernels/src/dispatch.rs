@@ -235,7 +235,12 @@ mod tests {
         let detected = Isa::detect();
         std::println!("detected tier {detected}; cpu features: {}", cpu_features());
         if let Ok(expected) = std::env::var("SLIMLM_EXPECT_ISA") {
-            assert_eq!(detected.name(), expected, "cpu features: {}", cpu_features());
+            assert_eq!(
+                detected.name(),
+                expected,
+                "cpu features: {}",
+                cpu_features()
+            );
         }
     }
 }

@@ -1,0 +1,145 @@
+//! The Llama-family graph (SmolLM, SmolLM2, Llama 3) and Qwen2, which is the same graph
+//! with Q/K/V biases and NeoX RoPE pairing (chosen in the config).
+//!
+//! Per block: `x += Wo attn(rope(Wq n), rope(Wk n), Wv n)` with `n = rmsnorm(x)`, then
+//! `x += Wdown (silu(Wgate n) * Wup n)` with `n = rmsnorm(x)`. Final RMSNorm and an output
+//! matrix (or the tied token embedding).
+
+use super::config::{Arch, ModelConfig};
+use super::graph::{add_in_place, attend, embed, lm_head, sized, LogitsFor, Step};
+use super::matmul::matmul;
+use super::weights::{Matrix, WeightLoader};
+use super::ModelError;
+use slimlm_kernels::reference::activation::swiglu_inplace;
+use slimlm_kernels::reference::norm::rmsnorm_f32;
+
+struct Layer {
+    attn_norm: Vec<f32>,
+    wq: Matrix,
+    wk: Matrix,
+    wv: Matrix,
+    /// Qwen2's Q, K and V biases.
+    bq: Option<Vec<f32>>,
+    bk: Option<Vec<f32>>,
+    bv: Option<Vec<f32>>,
+    wo: Matrix,
+    ffn_norm: Vec<f32>,
+    w_gate: Matrix,
+    w_up: Matrix,
+    w_down: Matrix,
+}
+
+pub(crate) struct Llama {
+    token_embd: Matrix,
+    layers: Vec<Layer>,
+    output_norm: Vec<f32>,
+    /// `output.weight`, or the token embedding when tied.
+    output: Matrix,
+}
+
+impl Llama {
+    pub fn load(c: &ModelConfig, w: &WeightLoader) -> Result<Llama, ModelError> {
+        let (d, kv, ff) = (c.d_model, c.kv_width(), c.d_ff);
+        let token_embd = w.matrix("token_embd.weight", c.vocab_size, d)?;
+        let output = if w.has("output.weight") {
+            w.matrix("output.weight", c.vocab_size, d)?
+        } else {
+            token_embd.clone()
+        };
+        let bias = |name: String, len: usize| -> Result<Option<Vec<f32>>, ModelError> {
+            match c.arch {
+                Arch::Qwen2 => w.vector(&name, len).map(Some),
+                _ => Ok(None),
+            }
+        };
+        let layers = (0..c.n_layers)
+            .map(|i| {
+                let p = |s: &str| format!("blk.{i}.{s}");
+                Ok(Layer {
+                    attn_norm: w.vector(&p("attn_norm.weight"), d)?,
+                    wq: w.matrix(&p("attn_q.weight"), d, d)?,
+                    wk: w.matrix(&p("attn_k.weight"), kv, d)?,
+                    wv: w.matrix(&p("attn_v.weight"), kv, d)?,
+                    bq: bias(p("attn_q.bias"), d)?,
+                    bk: bias(p("attn_k.bias"), kv)?,
+                    bv: bias(p("attn_v.bias"), kv)?,
+                    wo: w.matrix(&p("attn_output.weight"), d, d)?,
+                    ffn_norm: w.vector(&p("ffn_norm.weight"), d)?,
+                    w_gate: w.matrix(&p("ffn_gate.weight"), ff, d)?,
+                    w_up: w.matrix(&p("ffn_up.weight"), ff, d)?,
+                    w_down: w.matrix(&p("ffn_down.weight"), d, ff)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        Ok(Llama {
+            token_embd,
+            layers,
+            output_norm: w.vector("output_norm.weight", d)?,
+            output,
+        })
+    }
+
+    pub fn run(&self, mut step: Step<'_>, tokens: &[u32], which: LogitsFor, logits: &mut Vec<f32>) {
+        let c = step.config;
+        let (n, d, kv, ff) = (tokens.len(), c.d_model, c.kv_width(), c.d_ff);
+        let pool = step.pool;
+        // The residual stream and the final norm's output live outside `step.scratch`
+        // while the layers borrow it; they go back at the end for reuse.
+        let mut x_buf = std::mem::take(&mut step.scratch.x);
+        let x = sized(&mut x_buf, n * d);
+        embed(&self.token_embd, tokens, x);
+
+        for (li, layer) in self.layers.iter().enumerate() {
+            let s = &mut *step.scratch;
+            let h = sized(&mut s.h, n * d);
+            rms_rows(x, &layer.attn_norm, c.norm_eps, h);
+            let q = sized(&mut s.q, n * d);
+            matmul(&layer.wq, layer.bq.as_deref(), h, n, q, &mut s.matmul, pool);
+            let k = sized(&mut s.k, n * kv);
+            matmul(&layer.wk, layer.bk.as_deref(), h, n, k, &mut s.matmul, pool);
+            let v = sized(&mut s.v, n * kv);
+            matmul(&layer.wv, layer.bv.as_deref(), h, n, v, &mut s.matmul, pool);
+            step.rope.apply(c, &mut s.q[..n * d], d, step.pos);
+            step.rope.apply(c, &mut s.k[..n * kv], kv, step.pos);
+            attend(&mut step, li, n);
+
+            let s = &mut *step.scratch;
+            let o = sized(&mut s.h, n * d);
+            matmul(&layer.wo, None, &s.attn[..n * d], n, o, &mut s.matmul, pool);
+            add_in_place(x, o);
+
+            let h = sized(&mut s.h, n * d);
+            rms_rows(x, &layer.ffn_norm, c.norm_eps, h);
+            let gate = sized(&mut s.ff_a, n * ff);
+            matmul(&layer.w_gate, None, h, n, gate, &mut s.matmul, pool);
+            let up = sized(&mut s.ff_b, n * ff);
+            matmul(&layer.w_up, None, h, n, up, &mut s.matmul, pool);
+            swiglu_inplace(&mut s.ff_a[..n * ff], &s.ff_b[..n * ff]);
+            let down = sized(&mut s.h, n * d);
+            matmul(
+                &layer.w_down,
+                None,
+                &s.ff_a[..n * ff],
+                n,
+                down,
+                &mut s.matmul,
+                pool,
+            );
+            add_in_place(x, down);
+        }
+
+        let mut h_buf = std::mem::take(&mut step.scratch.h);
+        let h = sized(&mut h_buf, n * d);
+        rms_rows(x, &self.output_norm, c.norm_eps, h);
+        lm_head(&self.output, h, d, which, &mut step, logits);
+        step.scratch.h = h_buf;
+        step.scratch.x = x_buf;
+    }
+}
+
+fn rms_rows(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+    let d = weight.len();
+    for (xr, or) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        rmsnorm_f32(xr, weight, eps, or);
+    }
+}

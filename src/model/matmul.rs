@@ -1,0 +1,186 @@
+//! Matrix products of a weight [`Matrix`] with a batch of f32 activation rows.
+//!
+//! Quantized weights multiply int8-quantized activations, as llama.cpp does: each
+//! activation row is quantized once per product to the format the weight's dot product
+//! wants (Q8_0 for Q4_0/Q8_0, Q8_1 for Q4_1, Q8_K for the k-quants); float weights
+//! multiply the f32 rows directly. Every output element is computed by one call of a dot
+//! product whose order never depends on the thread split, so results are bit-identical
+//! for any number of threads.
+
+use bytemuck::Pod;
+use rayon::prelude::*;
+
+use super::weights::Matrix;
+use crate::runtime::threads::Pool;
+use slimlm_kernels::formats::{
+    self, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType,
+    QuantizeBlock,
+};
+use slimlm_kernels::reference::dot;
+
+/// Reusable buffers of the matrix products (activations quantized once per product, and
+/// the transposed output tile).
+#[derive(Default)]
+pub struct MatmulScratch {
+    q8_0: Vec<BlockQ8_0>,
+    q8_1: Vec<BlockQ8_1>,
+    q8_k: Vec<BlockQ8K>,
+    out_t: Vec<f32>,
+}
+
+/// Weight rows per parallel task: enough work to amortize scheduling.
+const ROWS_PER_TASK: usize = 32;
+
+/// `out[i][j] = sum_k x[i][k] * w[j][k] (+ bias[j])` for the `m` rows of `x`.
+///
+/// `x` holds `m * w.cols` values, `out` `m * w.rows`.
+pub fn matmul(
+    w: &Matrix,
+    bias: Option<&[f32]>,
+    x: &[f32],
+    m: usize,
+    out: &mut [f32],
+    scratch: &mut MatmulScratch,
+    pool: &Pool,
+) {
+    let (n, k) = (w.rows, w.cols);
+    assert_eq!(x.len(), m * k, "{}: input is not {m} rows of {k}", w.name);
+    assert_eq!(
+        out.len(),
+        m * n,
+        "{}: output is not {m} rows of {n}",
+        w.name
+    );
+    scratch.out_t.resize(m * n, 0.0);
+    let out_t = &mut scratch.out_t[..];
+    match w.ty {
+        GgmlType::F32 => rows_times(pool, w, m, out_t, |row: &[f32], i| {
+            dot_f32(row, &x[i * k..(i + 1) * k])
+        }),
+        GgmlType::F16 => {
+            rows_times_decoded(pool, w, m, out_t, |row: &[f32], i| {
+                dot_f32(row, &x[i * k..(i + 1) * k])
+            });
+        }
+        GgmlType::Q8_0 => {
+            let a = quantize_rows(x, k, &mut scratch.q8_0);
+            let kb = k / 32;
+            rows_times(pool, w, m, out_t, |row: &[BlockQ8_0], i| {
+                dot::dot_q8_0_q8_0(row, &a[i * kb..(i + 1) * kb])
+            })
+        }
+        GgmlType::Q4_0 => {
+            let a = quantize_rows(x, k, &mut scratch.q8_0);
+            let kb = k / 32;
+            rows_times(pool, w, m, out_t, |row: &[BlockQ4_0], i| {
+                dot::dot_q4_0_q8_0(row, &a[i * kb..(i + 1) * kb])
+            })
+        }
+        GgmlType::Q4_1 => {
+            let a = quantize_rows(x, k, &mut scratch.q8_1);
+            let kb = k / 32;
+            rows_times(pool, w, m, out_t, |row: &[BlockQ4_1], i| {
+                dot::dot_q4_1_q8_1(row, &a[i * kb..(i + 1) * kb])
+            })
+        }
+        GgmlType::Q4K => {
+            let a = quantize_rows(x, k, &mut scratch.q8_k);
+            let kb = k / 256;
+            rows_times(pool, w, m, out_t, |row: &[BlockQ4K], i| {
+                dot::dot_q4_k_q8_k(row, &a[i * kb..(i + 1) * kb])
+            })
+        }
+        GgmlType::Q6K => {
+            let a = quantize_rows(x, k, &mut scratch.q8_k);
+            let kb = k / 256;
+            rows_times(pool, w, m, out_t, |row: &[BlockQ6K], i| {
+                dot::dot_q6_k_q8_k(row, &a[i * kb..(i + 1) * kb])
+            })
+        }
+        other => unreachable!("{}: type {other} was rejected at load", w.name),
+    }
+    // out_t is [n][m]; out is [m][n].
+    for (i, out_row) in out.chunks_exact_mut(n).enumerate() {
+        for (j, o) in out_row.iter_mut().enumerate() {
+            *o = out_t[j * m + i] + bias.map_or(0.0, |b| b[j]);
+        }
+    }
+}
+
+/// Quantizes each `k`-wide row of `x` into `buf` (resized) and returns the blocks.
+fn quantize_rows<'a, B: QuantizeBlock>(x: &[f32], k: usize, buf: &'a mut Vec<B>) -> &'a [B] {
+    let per_row = k / B::ELEMS;
+    buf.resize(x.len() / k * per_row, B::zeroed());
+    for (row, blocks) in x.chunks_exact(k).zip(buf.chunks_exact_mut(per_row)) {
+        // Lengths match by construction: k is a whole number of blocks (checked at load).
+        if let Err(e) = formats::quantize_blocks(row, blocks) {
+            unreachable!("activation row of {k} values: {e}");
+        }
+    }
+    buf
+}
+
+/// Computes `out_t[j][i] = f(weight row j, i)` for every weight row, in parallel over
+/// groups of rows. `W` is the block type the matrix is stored in.
+fn rows_times<W: Pod + Sync, F>(pool: &Pool, w: &Matrix, m: usize, out_t: &mut [f32], f: F)
+where
+    F: Fn(&[W], usize) -> f32 + Sync,
+{
+    let blocks: &[W] = bytemuck::cast_slice(w.bytes());
+    let per_row = blocks.len() / w.rows;
+    pool.install(|| {
+        out_t
+            .par_chunks_mut(ROWS_PER_TASK * m)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
+                    let j = task * ROWS_PER_TASK + r;
+                    let row = &blocks[j * per_row..(j + 1) * per_row];
+                    for (i, o) in outs.iter_mut().enumerate() {
+                        *o = f(row, i);
+                    }
+                }
+            })
+    });
+}
+
+/// As [`rows_times`], for weights decoded to f32 a row at a time (F16).
+fn rows_times_decoded<F>(pool: &Pool, w: &Matrix, m: usize, out_t: &mut [f32], f: F)
+where
+    F: Fn(&[f32], usize) -> f32 + Sync,
+{
+    let row_bytes = w.row_bytes();
+    let bytes = w.bytes();
+    pool.install(|| {
+        out_t
+            .par_chunks_mut(ROWS_PER_TASK * m)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                let mut row = vec![0.0f32; w.cols];
+                for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
+                    let j = task * ROWS_PER_TASK + r;
+                    let src = &bytes[j * row_bytes..(j + 1) * row_bytes];
+                    if let Err(e) = formats::dequantize_row(w.ty, src, &mut row) {
+                        unreachable!("{}: row {j}: {e}", w.name);
+                    }
+                    for (i, o) in outs.iter_mut().enumerate() {
+                        *o = f(&row, i);
+                    }
+                }
+            })
+    });
+}
+
+/// f32 dot product with four interleaved accumulators (a fixed order, so deterministic).
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (a4.remainder(), b4.remainder());
+    for (x, y) in a4.zip(b4) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}

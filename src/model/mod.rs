@@ -1,0 +1,147 @@
+//! Models: configuration from GGUF metadata, weights, and the forward graphs of the
+//! supported architectures (Llama family and Qwen2 in [`llama`], SlimLM's MPT in [`mpt`]).
+//!
+//! A [`Model`] is immutable after [`Model::load`]; all per-conversation state (KV cache,
+//! position, scratch buffers) lives in a [`crate::runtime::Session`].
+
+pub mod config;
+pub(crate) mod graph;
+mod llama;
+pub mod matmul;
+mod mpt;
+pub mod weights;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use config::{Arch, ModelConfig};
+
+use crate::gguf::{GgufError, GgufFile};
+use crate::runtime::threads::{Pool, ThreadError};
+use crate::tokenizer::{Tokenizer, TokenizerError};
+use slimlm_kernels::formats::{FormatError, GgmlType};
+use weights::WeightLoader;
+
+/// Why a model cannot be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error("tokenizer: {0}")]
+    Tokenizer(#[from] TokenizerError),
+    #[error(transparent)]
+    Threads(#[from] ThreadError),
+    #[error("unsupported architecture '{0}' (slimlm runs llama, qwen2 and mpt)")]
+    UnsupportedArch(String),
+    #[error("unsupported model feature: {what}")]
+    Unsupported { what: String },
+    #[error("metadata '{key}': {reason}")]
+    Config { key: String, reason: String },
+    #[error("missing tensor '{name}'")]
+    MissingTensor { name: String },
+    #[error("tensor '{name}' has shape {found:?}, expected {expected:?} (ggml order)")]
+    TensorShape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("tensor '{name}' has type {ty}, which slimlm cannot multiply")]
+    TensorType { name: String, ty: GgmlType },
+    #[error("tensor '{name}' at byte {offset} is not 4-byte aligned")]
+    Misaligned { name: String, offset: u64 },
+    #[error("tensor '{name}': {source}")]
+    TensorData { name: String, source: FormatError },
+    #[error("tensor '{name}' is in the file but not used by the {arch} graph")]
+    UnusedTensor { name: String, arch: &'static str },
+}
+
+/// Options for [`Model::load`].
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Worker threads (default: one per big core).
+    pub threads: Option<usize>,
+    /// Cores to run on, e.g. "4-7" (default: the big cores).
+    pub cpus: Option<String>,
+}
+
+/// A loaded model: configuration, tokenizer, weights and worker threads.
+pub struct Model {
+    pub config: ModelConfig,
+    pub tokenizer: Tokenizer,
+    /// The Jinja chat template from `tokenizer.chat_template`, if the model has one.
+    pub chat_template: Option<String>,
+    pub(crate) graph: graph::Forward,
+    pub(crate) pool: Pool,
+    file: Arc<GgufFile>,
+}
+
+impl Model {
+    /// Maps `path`, validates it and prepares the weights.
+    pub fn load(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Model, ModelError> {
+        let file = Arc::new(GgufFile::open(path)?);
+        Model::from_file(file, options)
+    }
+
+    /// As [`Model::load`], from an already opened file.
+    pub fn from_file(file: Arc<GgufFile>, options: &LoadOptions) -> Result<Model, ModelError> {
+        let config = ModelConfig::from_gguf(&file)?;
+        let tokenizer = Tokenizer::from_gguf(&file)?;
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(ModelError::Config {
+                key: "tokenizer.ggml.tokens".into(),
+                reason: format!(
+                    "{} tokens but token_embd.weight has only {} rows",
+                    tokenizer.vocab_size(),
+                    config.vocab_size
+                ),
+            });
+        }
+        let chat_template = file
+            .get("tokenizer.chat_template")
+            .map(|_| file.get_str("tokenizer.chat_template").map(str::to_owned))
+            .transpose()?;
+        let loader = WeightLoader::new(Arc::clone(&file));
+        let graph = graph::Forward::load(&config, &loader)?;
+        if let Some(name) = loader.first_unused() {
+            return Err(ModelError::UnusedTensor {
+                name,
+                arch: config.arch.name(),
+            });
+        }
+        let pool = Pool::new(options.threads, options.cpus.as_deref())?;
+        log::info!(
+            "loaded {} model: {} layers, d_model {}, {} heads ({} KV), vocab {}; {} threads on CPUs {:?}",
+            config.arch.name(),
+            config.n_layers,
+            config.d_model,
+            config.n_heads,
+            config.n_kv_heads,
+            config.vocab_size,
+            pool.threads(),
+            pool.cpus()
+        );
+        Ok(Model {
+            config,
+            tokenizer,
+            chat_template,
+            graph,
+            pool,
+            file,
+        })
+    }
+
+    /// The underlying GGUF file.
+    pub fn file(&self) -> &GgufFile {
+        &self.file
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// The cores the workers are pinned to (empty: not pinned).
+    pub fn cpus(&self) -> &[usize] {
+        self.pool.cpus()
+    }
+}

@@ -1,0 +1,182 @@
+//! A conversation with a model: its KV cache, position and buffers.
+//!
+//! Prompts are evaluated in batches through the matrix-matrix path (prefill); generated
+//! tokens one at a time (decode). The cache is sized once, from the requested context.
+
+use crate::model::graph::{Forward, LogitsFor, RopeTable, Scratch, Step};
+use crate::model::{Arch, Model};
+use crate::runtime::kv_cache::KvCache;
+
+/// Why a session call was refused. Nothing is changed when an error is returned.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SessionError {
+    #[error("context of {requested} tokens: must be between 1 and {max} for this model")]
+    BadContext { requested: usize, max: usize },
+    #[error("context overflow: {position} tokens are in the context and {adding} more do not fit in its {capacity}")]
+    ContextOverflow {
+        position: usize,
+        adding: usize,
+        capacity: usize,
+    },
+    #[error("token id {id} at index {index} is outside the vocabulary of {vocab}")]
+    BadToken { id: u32, index: usize, vocab: usize },
+    #[error("nothing to evaluate: the token list is empty")]
+    Empty,
+    #[error("cannot rewind to position {to}: only {position} tokens are in the context")]
+    BadRewind { to: usize, position: usize },
+}
+
+/// Tokens per forward batch in prefill: bounds the activation buffers (a batch of 256 on
+/// a 576-wide model with a 1536 MLP is a few MB) while keeping matrix products wide.
+pub const PREFILL_BATCH: usize = 256;
+
+/// A conversation state over a shared [`Model`].
+pub struct Session<'m> {
+    model: &'m Model,
+    kv: KvCache,
+    rope: RopeTable,
+    scratch: Scratch,
+    logits: Vec<f32>,
+    position: usize,
+}
+
+impl<'m> Session<'m> {
+    /// A session whose KV cache holds `context` positions. MPT's learned position table
+    /// limits it to the trained context; RoPE models may go past their trained context
+    /// (quality then degrades), up to 8x it.
+    pub fn new(model: &'m Model, context: usize) -> Result<Session<'m>, SessionError> {
+        let c = &model.config;
+        let max = match c.arch {
+            Arch::Mpt => c.context_length,
+            _ => c.context_length.saturating_mul(8),
+        };
+        if context == 0 || context > max {
+            return Err(SessionError::BadContext {
+                requested: context,
+                max,
+            });
+        }
+        Ok(Session {
+            model,
+            kv: KvCache::new(c.n_layers, c.kv_width(), context),
+            rope: RopeTable::new(c, context),
+            scratch: Scratch::default(),
+            logits: Vec::new(),
+            position: 0,
+        })
+    }
+
+    /// The model this session runs.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    /// Tokens in the context so far.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// Positions the context holds.
+    pub fn capacity(&self) -> usize {
+        self.kv.capacity()
+    }
+
+    /// Bytes held by the KV cache.
+    pub fn kv_bytes(&self) -> usize {
+        self.kv.bytes()
+    }
+
+    /// Forgets the whole context.
+    pub fn reset(&mut self) {
+        self.position = 0;
+    }
+
+    /// Forgets every token from position `to` on (the cache rows stay and are
+    /// overwritten by the next tokens).
+    pub fn rewind(&mut self, to: usize) -> Result<(), SessionError> {
+        if to > self.position {
+            return Err(SessionError::BadRewind {
+                to,
+                position: self.position,
+            });
+        }
+        self.position = to;
+        Ok(())
+    }
+
+    /// Evaluates `tokens` (prefill) and returns the logits of the last one.
+    pub fn prefill(&mut self, tokens: &[u32]) -> Result<&[f32], SessionError> {
+        self.eval(tokens, LogitsFor::Last)?;
+        Ok(&self.logits)
+    }
+
+    /// Evaluates one token (decode) and returns its logits.
+    pub fn decode(&mut self, token: u32) -> Result<&[f32], SessionError> {
+        self.eval(&[token], LogitsFor::Last)?;
+        Ok(&self.logits)
+    }
+
+    /// Evaluates `tokens` and returns the logits of every one of them (`tokens.len()` rows
+    /// of the vocabulary size), for perplexity and teacher forcing.
+    pub fn eval_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>, SessionError> {
+        self.check(tokens)?;
+        let vocab = self.model.config.vocab_size;
+        let mut all = Vec::with_capacity(tokens.len() * vocab);
+        for batch in tokens.chunks(PREFILL_BATCH) {
+            self.run(batch, LogitsFor::All);
+            all.extend_from_slice(&self.logits);
+        }
+        Ok(all)
+    }
+
+    /// The logits of the last evaluated token.
+    pub fn logits(&self) -> &[f32] {
+        &self.logits
+    }
+
+    fn eval(&mut self, tokens: &[u32], which: LogitsFor) -> Result<(), SessionError> {
+        self.check(tokens)?;
+        for batch in tokens.chunks(PREFILL_BATCH) {
+            self.run(batch, which);
+        }
+        Ok(())
+    }
+
+    /// Validates a batch before anything changes.
+    fn check(&self, tokens: &[u32]) -> Result<(), SessionError> {
+        if tokens.is_empty() {
+            return Err(SessionError::Empty);
+        }
+        if tokens.len() > self.capacity() - self.position {
+            return Err(SessionError::ContextOverflow {
+                position: self.position,
+                adding: tokens.len(),
+                capacity: self.capacity(),
+            });
+        }
+        let vocab = self.model.config.vocab_size;
+        if let Some((index, &id)) = tokens
+            .iter()
+            .enumerate()
+            .find(|(_, &t)| t as usize >= vocab)
+        {
+            return Err(SessionError::BadToken { id, index, vocab });
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, batch: &[u32], which: LogitsFor) {
+        let model = self.model;
+        let step = Step {
+            config: &model.config,
+            pool: &model.pool,
+            kv: &mut self.kv,
+            rope: &self.rope,
+            scratch: &mut self.scratch,
+            pos: self.position,
+        };
+        let graph: &Forward = &model.graph;
+        graph.run(step, batch, which, &mut self.logits);
+        self.position += batch.len();
+    }
+}

@@ -1,15 +1,17 @@
 //! `slimlm info` as a user runs it: the built binary on the real model and on bad paths.
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/model.rs"]
 mod model;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use model::real_model_path;
 
 fn run_info(model: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slimlm"))
+    cli::slimlm()
         .arg("info")
         .arg("--model")
         .arg(model)

@@ -1,0 +1,15 @@
+//! GGUF parsing, validation and `info` rendering of arbitrary bytes: must never panic,
+//! and never allocate beyond what the input's size justifies.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use slimlm::gguf::{render_info, GgufFile};
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(file) = GgufFile::from_bytes(data.to_vec()) {
+        let _ = render_info(&file);
+        for t in file.tensors() {
+            let _ = file.tensor_bytes(t);
+        }
+    }
+});

@@ -1,0 +1,20 @@
+//! aarch64 tiers: ARMv8.0 NEON ([`neon`]), dot product ([`dotprod`], sdot) and int8
+//! matrix multiply ([`i8mm`], smmla). Each higher tier starts from the table of the tier
+//! below and replaces what it does better.
+
+pub(crate) mod dotprod;
+pub(crate) mod i8mm;
+pub(crate) mod neon;
+
+use crate::dispatch::Isa;
+use crate::tiers::Table;
+
+pub(crate) fn install(isa: Isa, table: &mut Table<'_>) {
+    neon::install(table);
+    if matches!(isa, Isa::Dotprod | Isa::I8mm) {
+        dotprod::install(table);
+    }
+    if isa == Isa::I8mm {
+        i8mm::install(table);
+    }
+}

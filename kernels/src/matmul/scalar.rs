@@ -1,0 +1,121 @@
+//! The scalar tier over x4x8 panels: the reference arithmetic of
+//! [`crate::reference::dot`] (same integer sums, same float operations in the same order),
+//! reading the repacked layout. Every SIMD tier is tested against the reference through
+//! this layout.
+
+use crate::formats::{f16_to_f32, BlockQ8_0, BlockQ8_1};
+use crate::pack::{group_offset, BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PANEL_ROWS};
+
+/// See [`super::GemmQ8_0Fn`].
+///
+/// # Safety
+/// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
+/// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
+pub unsafe fn gemm_q8_0(
+    w: &[BlockQ8_0x4],
+    kb: usize,
+    a: &[BlockQ8_0],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    for (g, panel) in w.chunks_exact(kb).enumerate() {
+        for i in 0..m {
+            let act = &a[i * kb..(i + 1) * kb];
+            for r in 0..PANEL_ROWS {
+                let mut sumf = 0.0f32;
+                for (p, x) in panel.iter().zip(act) {
+                    let mut sumi = 0i32;
+                    for q in 0..4 {
+                        let at = group_offset(q, r);
+                        for j in 0..8 {
+                            sumi += i32::from(p.qs[at + j]) * i32::from(x.qs[8 * q + j]);
+                        }
+                    }
+                    sumf += sumi as f32 * (p.d[r] * f16_to_f32(x.d));
+                }
+                out[i * ldo + g * PANEL_ROWS + r] = sumf;
+            }
+        }
+    }
+}
+
+/// The exact integer sum of one Q4_0 panel row (stored XOR 0x88) with a Q8_0 block.
+#[inline]
+fn q4_0_row_sum(p: &BlockQ4_0x4, r: usize, x: &BlockQ8_0) -> i32 {
+    let mut sum16 = 0i32; // every term is 16 * (code - 8) * q
+    for q in 0..2 {
+        let at = group_offset(q, r);
+        for j in 0..8 {
+            let b = p.qs[at + j];
+            let lo = i32::from((b << 4) as i8);
+            let hi = i32::from((b & 0xF0) as i8);
+            sum16 += lo * i32::from(x.qs[8 * q + j]) + hi * i32::from(x.qs[16 + 8 * q + j]);
+        }
+    }
+    sum16 >> 4 // exact: a multiple of 16
+}
+
+/// See [`super::GemmQ4_0Fn`].
+///
+/// # Safety
+/// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
+/// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
+pub unsafe fn gemm_q4_0(
+    w: &[BlockQ4_0x4],
+    kb: usize,
+    a: &[BlockQ8_0],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    for (g, panel) in w.chunks_exact(kb).enumerate() {
+        for i in 0..m {
+            let act = &a[i * kb..(i + 1) * kb];
+            for r in 0..PANEL_ROWS {
+                let mut sumf = 0.0f32;
+                for (p, x) in panel.iter().zip(act) {
+                    sumf += q4_0_row_sum(p, r, x) as f32 * p.d[r] * f16_to_f32(x.d);
+                }
+                out[i * ldo + g * PANEL_ROWS + r] = sumf;
+            }
+        }
+    }
+}
+
+/// See [`super::GemmQ4_1Fn`].
+///
+/// # Safety
+/// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
+/// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
+pub unsafe fn gemm_q4_1(
+    w: &[BlockQ4_1x4],
+    kb: usize,
+    a: &[BlockQ8_1],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    for (g, panel) in w.chunks_exact(kb).enumerate() {
+        for i in 0..m {
+            let act = &a[i * kb..(i + 1) * kb];
+            for r in 0..PANEL_ROWS {
+                let mut sumf = 0.0f32;
+                for (p, x) in panel.iter().zip(act) {
+                    let mut sumi = 0i32;
+                    for q in 0..2 {
+                        let at = group_offset(q, r);
+                        for j in 0..8 {
+                            let b = p.qs[at + j];
+                            sumi += i32::from(b & 0x0F) * i32::from(x.qs[8 * q + j])
+                                + i32::from(b >> 4) * i32::from(x.qs[16 + 8 * q + j]);
+                        }
+                    }
+                    let scaled = (p.d[r] * f16_to_f32(x.d)) * sumi as f32;
+                    sumf += scaled + p.m[r] * f16_to_f32(x.s);
+                }
+                out[i * ldo + g * PANEL_ROWS + r] = sumf;
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Weight panels repacked once at load: 4 rows interleaved in 8-byte groups ("x4x8").
+//!
+//! One panel block holds one 32-value K block of 4 consecutive weight rows:
+//! - the 4 row scales (and Q4_1 minimums) as f32 (exact conversions of the f16 originals,
+//!   so results stay bit-identical with the scalar reference);
+//! - the quants, as 16-byte vectors `[row r 8 bytes][row r+1 8 bytes]` in the order
+//!   `(group q, rows 0-1), (group q, rows 2-3)` for q = 0, 1, ...
+//!
+//! For Q8_0 a group is 8 consecutive values (4 groups per block). For Q4_0/Q4_1 a group is
+//! 8 bytes of the ggml block: their low nibbles are values `8q..8q+8` and their high
+//! nibbles values `16+8q..16+8q+8` (2 groups per block). Q4_0 bytes are stored XOR 0x88,
+//! which turns each nibble into the two's-complement 4-bit value of `code - 8`: a shift
+//! left by 4 (low) or a mask with 0xF0 (high) then yields `16 * (code - 8)` as an int8,
+//! so the inner loop needs no subtraction; the integer sum is divided by 16 exactly at
+//! the end of the block.
+//!
+//! This single layout serves every ARM tier: `sdot` on whole vectors with the activation
+//! group duplicated (dotprod), `smmla` taking the vector as a 2x8 matrix (i8mm), and
+//! `smull` + `sadalp` (ARMv8.0 NEON). Rows are padded to a multiple of 4 with zero rows.
+//! Panels are stored group-major (all K blocks of rows 0-3, then of rows 4-7, ...), so a
+//! thread working on a range of row groups streams contiguous memory.
+
+use alloc::vec::Vec;
+use bytemuck::{Pod, Zeroable};
+
+use crate::formats::{f16_to_f32, BlockQ4_0, BlockQ4_1, BlockQ8_0, FormatError, GgmlType};
+
+/// Weight rows per panel.
+pub const PANEL_ROWS: usize = 4;
+
+/// Q8_0 panel block: 4 rows x 32 values.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct BlockQ8_0x4 {
+    pub d: [f32; 4],
+    /// `[(q, rows 0-1), (q, rows 2-3)]` 16-byte vectors for q = 0..4.
+    pub qs: [i8; 128],
+}
+
+/// Q4_0 panel block: 4 rows x 32 values, nibbles XOR 0x88.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct BlockQ4_0x4 {
+    pub d: [f32; 4],
+    /// `[(q, rows 0-1), (q, rows 2-3)]` 16-byte vectors for q = 0..2.
+    pub qs: [u8; 64],
+}
+
+/// Q4_1 panel block: 4 rows x 32 values, plain nibbles (codes 0..=15).
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct BlockQ4_1x4 {
+    pub d: [f32; 4],
+    pub m: [f32; 4],
+    /// `[(q, rows 0-1), (q, rows 2-3)]` 16-byte vectors for q = 0..2.
+    pub qs: [u8; 64],
+}
+
+const _: () = assert!(core::mem::size_of::<BlockQ8_0x4>() == 144);
+const _: () = assert!(core::mem::size_of::<BlockQ4_0x4>() == 80);
+const _: () = assert!(core::mem::size_of::<BlockQ4_1x4>() == 96);
+
+/// Byte offset, within a panel block's quants, of row `r`'s group `q`.
+#[inline(always)]
+pub const fn group_offset(q: usize, r: usize) -> usize {
+    (q * PANEL_ROWS + r) * 8
+}
+
+/// The panel blocks of one format.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PanelData {
+    Q8_0(Vec<BlockQ8_0x4>),
+    Q4_0(Vec<BlockQ4_0x4>),
+    Q4_1(Vec<BlockQ4_1x4>),
+}
+
+/// A weight matrix of `rows` outputs by `cols` inputs, repacked into x4x8 panels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackedMatrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: PanelData,
+}
+
+impl PackedMatrix {
+    /// Whether [`PackedMatrix::pack`] accepts weights of this type.
+    pub fn supports(ty: GgmlType) -> bool {
+        matches!(ty, GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1)
+    }
+
+    /// Repacks a row-major GGUF matrix (`rows` rows of `cols` values of type `ty`; the
+    /// bytes need no alignment).
+    pub fn pack(
+        ty: GgmlType,
+        bytes: &[u8],
+        rows: usize,
+        cols: usize,
+    ) -> Result<PackedMatrix, FormatError> {
+        let data = match ty {
+            GgmlType::Q8_0 => PanelData::Q8_0(pack_blocks(ty, bytes, rows, cols, pack_q8_0)?),
+            GgmlType::Q4_0 => PanelData::Q4_0(pack_blocks(ty, bytes, rows, cols, pack_q4_0)?),
+            GgmlType::Q4_1 => PanelData::Q4_1(pack_blocks(ty, bytes, rows, cols, pack_q4_1)?),
+            _ => return Err(FormatError::Unsupported { ty, op: "pack" }),
+        };
+        Ok(PackedMatrix { rows, cols, data })
+    }
+
+    /// The GGUF type the panels came from.
+    pub fn ty(&self) -> GgmlType {
+        match self.data {
+            PanelData::Q8_0(_) => GgmlType::Q8_0,
+            PanelData::Q4_0(_) => GgmlType::Q4_0,
+            PanelData::Q4_1(_) => GgmlType::Q4_1,
+        }
+    }
+
+    /// Panel rows groups (rows / 4, rounded up).
+    pub fn groups(&self) -> usize {
+        self.rows.div_ceil(PANEL_ROWS)
+    }
+
+    /// K blocks of 32 per row.
+    pub fn k_blocks(&self) -> usize {
+        self.cols / 32
+    }
+
+    /// Bytes held by the panels.
+    pub fn bytes(&self) -> usize {
+        match &self.data {
+            PanelData::Q8_0(v) => core::mem::size_of_val(v.as_slice()),
+            PanelData::Q4_0(v) => core::mem::size_of_val(v.as_slice()),
+            PanelData::Q4_1(v) => core::mem::size_of_val(v.as_slice()),
+        }
+    }
+}
+
+/// Reads block `i` of type `B` from unaligned bytes.
+fn read_block<B: Pod>(bytes: &[u8], i: usize) -> B {
+    let size = core::mem::size_of::<B>();
+    bytemuck::pod_read_unaligned(&bytes[i * size..(i + 1) * size])
+}
+
+/// Checks the geometry and builds the panels group by group; `pack_one` makes one panel
+/// block from the (up to) 4 source blocks of a K block (missing rows are zero blocks).
+fn pack_blocks<B: Pod, P: Pod>(
+    ty: GgmlType,
+    bytes: &[u8],
+    rows: usize,
+    cols: usize,
+    pack_one: fn(&[B; PANEL_ROWS]) -> P,
+) -> Result<Vec<P>, FormatError> {
+    let kb = cols / 32;
+    let expected = rows
+        .checked_mul(kb)
+        .and_then(|n| n.checked_mul(core::mem::size_of::<B>()));
+    if cols % 32 != 0 || expected != Some(bytes.len()) {
+        return Err(FormatError::LengthMismatch {
+            ty,
+            block_elems: bytes.len() / core::mem::size_of::<B>() * 32,
+            f32_elems: rows.saturating_mul(cols),
+        });
+    }
+    let groups = rows.div_ceil(PANEL_ROWS);
+    let mut out = Vec::with_capacity(groups * kb);
+    for g in 0..groups {
+        for b in 0..kb {
+            let src: [B; PANEL_ROWS] = core::array::from_fn(|r| {
+                let row = g * PANEL_ROWS + r;
+                if row < rows {
+                    read_block(bytes, row * kb + b)
+                } else {
+                    B::zeroed()
+                }
+            });
+            out.push(pack_one(&src));
+        }
+    }
+    Ok(out)
+}
+
+fn pack_q8_0(src: &[BlockQ8_0; PANEL_ROWS]) -> BlockQ8_0x4 {
+    let mut p = BlockQ8_0x4::zeroed();
+    for (r, block) in src.iter().enumerate() {
+        p.d[r] = f16_to_f32(block.d);
+        for q in 0..4 {
+            let at = group_offset(q, r);
+            p.qs[at..at + 8].copy_from_slice(&block.qs[8 * q..8 * q + 8]);
+        }
+    }
+    p
+}
+
+fn pack_q4_0(src: &[BlockQ4_0; PANEL_ROWS]) -> BlockQ4_0x4 {
+    let mut p = BlockQ4_0x4::zeroed();
+    for (r, block) in src.iter().enumerate() {
+        p.d[r] = f16_to_f32(block.d);
+        for q in 0..2 {
+            let at = group_offset(q, r);
+            for i in 0..8 {
+                p.qs[at + i] = block.qs[8 * q + i] ^ 0x88;
+            }
+        }
+    }
+    p
+}
+
+fn pack_q4_1(src: &[BlockQ4_1; PANEL_ROWS]) -> BlockQ4_1x4 {
+    let mut p = BlockQ4_1x4::zeroed();
+    for (r, block) in src.iter().enumerate() {
+        p.d[r] = f16_to_f32(block.d);
+        p.m[r] = f16_to_f32(block.m);
+        for q in 0..2 {
+            let at = group_offset(q, r);
+            p.qs[at..at + 8].copy_from_slice(&block.qs[8 * q..8 * q + 8]);
+        }
+    }
+    p
+}

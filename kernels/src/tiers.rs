@@ -1,0 +1,33 @@
+//! Which SIMD kernels each tier installs over the scalar defaults of
+//! [`crate::matmul::Kernels`]. A tier that has no kernel for a format keeps the scalar
+//! one, and the table's `kernel_name` says so (logged at model load), never silently.
+
+use crate::dispatch::Isa;
+use crate::matmul::{GemmQ4_0Fn, GemmQ4_1Fn, GemmQ8_0Fn, Kernel};
+
+/// The matmul entries a tier may replace.
+#[allow(dead_code)] // read by the SIMD tiers as they land
+pub(crate) struct Table<'a> {
+    pub q8_0: &'a mut Kernel<GemmQ8_0Fn>,
+    pub q4_0: &'a mut Kernel<GemmQ4_0Fn>,
+    pub q4_1: &'a mut Kernel<GemmQ4_1Fn>,
+}
+
+pub(crate) fn install(
+    isa: Isa,
+    q8_0: &mut Kernel<GemmQ8_0Fn>,
+    q4_0: &mut Kernel<GemmQ4_0Fn>,
+    q4_1: &mut Kernel<GemmQ4_1Fn>,
+) {
+    let mut table = Table { q8_0, q4_0, q4_1 };
+    match isa {
+        Isa::Scalar => {}
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon | Isa::Dotprod | Isa::I8mm => crate::aarch64::install(isa, &mut table),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 | Isa::Avx512 => crate::x86_64::install(isa, &mut table),
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    let _ = &mut table;
+}

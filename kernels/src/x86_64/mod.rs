@@ -1,0 +1,14 @@
+//! x86-64 tiers: AVX2 + FMA + F16C ([`avx2`]) and AVX-512 with VNNI ([`avx512`]).
+
+pub(crate) mod avx2;
+pub(crate) mod avx512;
+
+use crate::dispatch::Isa;
+use crate::tiers::Table;
+
+pub(crate) fn install(isa: Isa, table: &mut Table<'_>) {
+    avx2::install(table);
+    if isa == Isa::Avx512 {
+        avx512::install(table);
+    }
+}

@@ -46,6 +46,7 @@ fn check_variant(variant: &str, layers: usize, ty: GgmlType) {
     let options = LoadOptions {
         threads: Some(2),
         cpus: None,
+        ..LoadOptions::default()
     };
     let model = Model::from_file(file, &options).unwrap();
     assert_eq!(model.config.arch, Arch::Mpt);

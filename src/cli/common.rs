@@ -41,6 +41,7 @@ impl ModelArgs {
         let options = LoadOptions {
             threads: self.threads,
             cpus: self.cpus.clone(),
+            ..LoadOptions::default()
         };
         Model::load(&self.model, &options)
             .map_err(|e| format!("{}: {e}", self.model.display()).into())

@@ -251,6 +251,13 @@ impl GgufFile {
     pub fn file_bytes(&self) -> &[u8] {
         self.source.bytes()
     }
+
+    /// Tells the OS that the pages of `t` are not needed now (e.g. after repacking them),
+    /// so they leave this process's resident memory. Reading them again still works: the
+    /// pages are then read back from the file. No effect on owned (in-memory) files.
+    pub fn release(&self, t: &TensorInfo) {
+        self.source.release(t.offset as usize, t.n_bytes as usize);
+    }
 }
 
 fn out_of_range(key: &str, index: Option<usize>, value: i128, target: &'static str) -> GgufError {

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
 
 use super::error::GgufError;
 
@@ -65,6 +65,26 @@ impl Source {
             Source::Owned { words, len } => bytemuck::cast_slice::<u64, u8>(words)
                 .get(..*len)
                 .unwrap_or(&[]),
+        }
+    }
+
+    /// Drops the mapped pages of `offset..offset + len` from resident memory (see
+    /// [`super::GgufFile::release`]). Failure only means the pages stay resident.
+    pub(crate) fn release(&self, offset: usize, len: usize) {
+        let Source::Mapped(map) = self else {
+            return;
+        };
+        if offset.checked_add(len).is_none_or(|end| end > map.len()) {
+            return;
+        }
+        // SAFETY: MADV_DONTNEED on a read-only, file-backed private mapping that we never
+        // wrote to only drops the pages from this process: later reads fault them back in
+        // from the file with the same contents, so every `&[u8]` into the map stays valid
+        // and unchanged. (It is `unchecked` in memmap2 because on written private pages it
+        // would discard the writes; there are none here.) The range lies inside the map.
+        let advised = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) };
+        if let Err(e) = advised {
+            log::debug!("madvise(DONTNEED) of {len} bytes at {offset} failed: {e}");
         }
     }
 

@@ -4,11 +4,10 @@
 use rayon::prelude::*;
 
 use super::config::ModelConfig;
-use super::matmul::{matmul, MatmulScratch};
+use super::matmul::{matmul, Compute, MatmulScratch};
 use super::weights::{Matrix, WeightLoader};
 use super::{llama, mpt, Arch, ModelError};
 use crate::runtime::kv_cache::KvCache;
-use crate::runtime::threads::Pool;
 use slimlm_kernels::formats;
 use slimlm_kernels::reference::attention::{attention_head_f32, AttentionShape};
 use slimlm_kernels::reference::rope::rope_f32;
@@ -31,7 +30,7 @@ pub(crate) enum LogitsFor {
 /// Everything a forward pass needs besides the weights.
 pub(crate) struct Step<'a> {
     pub config: &'a ModelConfig,
-    pub pool: &'a Pool,
+    pub cx: Compute<'a>,
     pub kv: &'a mut KvCache,
     pub rope: &'a RopeTable,
     pub scratch: &'a mut Scratch,
@@ -119,7 +118,7 @@ pub(crate) fn lm_head(
         m,
         logits,
         &mut step.scratch.matmul,
-        step.pool,
+        step.cx,
     );
 }
 
@@ -177,7 +176,7 @@ pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
     let attn = sized(&mut s.attn, n * c.n_heads * c.head_dim);
     let scale = 1.0 / (c.head_dim as f32).sqrt();
     let pos = step.pos;
-    step.pool.install(|| {
+    step.cx.pool.install(|| {
         attn.par_chunks_mut(c.head_dim).enumerate().for_each_init(
             Vec::new,
             |scores, (task, out)| {

@@ -82,7 +82,7 @@ impl Llama {
     pub fn run(&self, mut step: Step<'_>, tokens: &[u32], which: LogitsFor, logits: &mut Vec<f32>) {
         let c = step.config;
         let (n, d, kv, ff) = (tokens.len(), c.d_model, c.kv_width(), c.d_ff);
-        let pool = step.pool;
+        let cx = step.cx;
         // The residual stream and the final norm's output live outside `step.scratch`
         // while the layers borrow it; they go back at the end for reuse.
         let mut x_buf = std::mem::take(&mut step.scratch.x);
@@ -94,26 +94,26 @@ impl Llama {
             let h = sized(&mut s.h, n * d);
             rms_rows(x, &layer.attn_norm, c.norm_eps, h);
             let q = sized(&mut s.q, n * d);
-            matmul(&layer.wq, layer.bq.as_deref(), h, n, q, &mut s.matmul, pool);
+            matmul(&layer.wq, layer.bq.as_deref(), h, n, q, &mut s.matmul, cx);
             let k = sized(&mut s.k, n * kv);
-            matmul(&layer.wk, layer.bk.as_deref(), h, n, k, &mut s.matmul, pool);
+            matmul(&layer.wk, layer.bk.as_deref(), h, n, k, &mut s.matmul, cx);
             let v = sized(&mut s.v, n * kv);
-            matmul(&layer.wv, layer.bv.as_deref(), h, n, v, &mut s.matmul, pool);
+            matmul(&layer.wv, layer.bv.as_deref(), h, n, v, &mut s.matmul, cx);
             step.rope.apply(c, &mut s.q[..n * d], d, step.pos);
             step.rope.apply(c, &mut s.k[..n * kv], kv, step.pos);
             attend(&mut step, li, n);
 
             let s = &mut *step.scratch;
             let o = sized(&mut s.h, n * d);
-            matmul(&layer.wo, None, &s.attn[..n * d], n, o, &mut s.matmul, pool);
+            matmul(&layer.wo, None, &s.attn[..n * d], n, o, &mut s.matmul, cx);
             add_in_place(x, o);
 
             let h = sized(&mut s.h, n * d);
             rms_rows(x, &layer.ffn_norm, c.norm_eps, h);
             let gate = sized(&mut s.ff_a, n * ff);
-            matmul(&layer.w_gate, None, h, n, gate, &mut s.matmul, pool);
+            matmul(&layer.w_gate, None, h, n, gate, &mut s.matmul, cx);
             let up = sized(&mut s.ff_b, n * ff);
-            matmul(&layer.w_up, None, h, n, up, &mut s.matmul, pool);
+            matmul(&layer.w_up, None, h, n, up, &mut s.matmul, cx);
             swiglu_inplace(&mut s.ff_a[..n * ff], &s.ff_b[..n * ff]);
             let down = sized(&mut s.h, n * d);
             matmul(
@@ -123,7 +123,7 @@ impl Llama {
                 n,
                 down,
                 &mut s.matmul,
-                pool,
+                cx,
             );
             add_in_place(x, down);
         }

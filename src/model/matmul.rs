@@ -2,10 +2,12 @@
 //!
 //! Quantized weights multiply int8-quantized activations, as llama.cpp does: each
 //! activation row is quantized once per product to the format the weight's dot product
-//! wants (Q8_0 for Q4_0/Q8_0, Q8_1 for Q4_1, Q8_K for the k-quants); float weights
-//! multiply the f32 rows directly. Every output element is computed by one call of a dot
-//! product whose order never depends on the thread split, so results are bit-identical
-//! for any number of threads.
+//! wants (Q8_0 for Q4_0/Q8_0, Q8_1 for Q4_1, Q8_K for the k-quants). Q8_0/Q4_0/Q4_1
+//! weights were repacked into x4x8 panels at load and go through the tier's kernels
+//! ([`Kernels`]); other types use the scalar reference dot products; float weights
+//! multiply the f32 rows directly. Every output element is computed by one kernel call
+//! whose arithmetic does not depend on the thread split, so results are bit-identical for
+//! any number of threads.
 
 use bytemuck::Pod;
 use rayon::prelude::*;
@@ -13,22 +15,30 @@ use rayon::prelude::*;
 use super::weights::Matrix;
 use crate::runtime::threads::Pool;
 use slimlm_kernels::formats::{
-    self, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType,
-    QuantizeBlock,
+    self, BlockQ4K, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
 };
+use slimlm_kernels::matmul::{Activations, Kernels};
+use slimlm_kernels::pack::{PackedMatrix, PANEL_ROWS};
 use slimlm_kernels::reference::dot;
 
+/// What a product needs besides its operands: the worker threads and the kernel tier.
+#[derive(Clone, Copy)]
+pub struct Compute<'a> {
+    pub pool: &'a Pool,
+    pub kernels: &'a Kernels,
+}
+
 /// Reusable buffers of the matrix products (activations quantized once per product, and
-/// the transposed output tile).
+/// the output tiles before they are scattered into place).
 #[derive(Default)]
 pub struct MatmulScratch {
     q8_0: Vec<BlockQ8_0>,
     q8_1: Vec<BlockQ8_1>,
     q8_k: Vec<BlockQ8K>,
-    out_t: Vec<f32>,
+    tiles: Vec<f32>,
 }
 
-/// Weight rows per parallel task: enough work to amortize scheduling.
+/// Weight rows per parallel task of the unpacked path.
 const ROWS_PER_TASK: usize = 32;
 
 /// `out[i][j] = sum_k x[i][k] * w[j][k] (+ bias[j])` for the `m` rows of `x`.
@@ -41,7 +51,7 @@ pub fn matmul(
     m: usize,
     out: &mut [f32],
     scratch: &mut MatmulScratch,
-    pool: &Pool,
+    cx: Compute<'_>,
 ) {
     let (n, k) = (w.rows, w.cols);
     assert_eq!(x.len(), m * k, "{}: input is not {m} rows of {k}", w.name);
@@ -51,38 +61,81 @@ pub fn matmul(
         "{}: output is not {m} rows of {n}",
         w.name
     );
-    scratch.out_t.resize(m * n, 0.0);
-    let out_t = &mut scratch.out_t[..];
+    if let Some(packed) = w.packed() {
+        packed_matmul(packed, x, m, out, scratch, cx);
+    } else {
+        unpacked_matmul(w, x, m, out, scratch, cx.pool);
+    }
+    if let Some(bias) = bias {
+        for row in out.chunks_exact_mut(n) {
+            for (o, b) in row.iter_mut().zip(bias) {
+                *o += b;
+            }
+        }
+    }
+}
+
+/// Panels through the tier's kernels, in parallel over ranges of row groups.
+fn packed_matmul(
+    w: &PackedMatrix,
+    x: &[f32],
+    m: usize,
+    out: &mut [f32],
+    scratch: &mut MatmulScratch,
+    cx: Compute<'_>,
+) {
+    let (n, k) = (w.rows, w.cols);
+    let acts = match w.ty() {
+        GgmlType::Q4_1 => Activations::Q8_1(quantize_rows(x, k, &mut scratch.q8_1)),
+        _ => Activations::Q8_0(quantize_rows(x, k, &mut scratch.q8_0)),
+    };
+    let groups = w.groups();
+    // About four tasks per thread, at least 4 groups (16 rows) each.
+    let per_task = groups.div_ceil(4 * cx.pool.threads()).max(4);
+    scratch.tiles.resize(m * groups * PANEL_ROWS, 0.0);
+    let tiles = &mut scratch.tiles[..];
+    cx.pool.install(|| {
+        tiles
+            .par_chunks_mut(m * per_task * PANEL_ROWS)
+            .enumerate()
+            .for_each(|(task, tile)| {
+                let width = tile.len() / m;
+                let first = task * per_task;
+                let range = first..first + width / PANEL_ROWS;
+                if let Err(e) = cx.kernels.gemm(w, range, acts, m, tile, width) {
+                    unreachable!("panel tile {task}: {e}");
+                }
+            })
+    });
+    // Scatter the tiles ([m][width] each, in task order) into out ([m][n]).
+    let mut start = 0;
+    for tile in tiles.chunks(m * per_task * PANEL_ROWS) {
+        let width = tile.len() / m;
+        let valid = width.min(n.saturating_sub(start));
+        for i in 0..m {
+            out[i * n + start..i * n + start + valid]
+                .copy_from_slice(&tile[i * width..i * width + valid]);
+        }
+        start += width;
+    }
+}
+
+/// Float and k-quant weights: one reference dot product per output.
+fn unpacked_matmul(
+    w: &Matrix,
+    x: &[f32],
+    m: usize,
+    out: &mut [f32],
+    scratch: &mut MatmulScratch,
+    pool: &Pool,
+) {
+    let (n, k) = (w.rows, w.cols);
+    scratch.tiles.resize(m * n, 0.0);
+    let out_t = &mut scratch.tiles[..];
     match w.ty {
         GgmlType::F32 => rows_times(pool, w, m, out_t, |row: &[f32], i| {
             dot_f32(row, &x[i * k..(i + 1) * k])
         }),
-        GgmlType::F16 => {
-            rows_times_decoded(pool, w, m, out_t, |row: &[f32], i| {
-                dot_f32(row, &x[i * k..(i + 1) * k])
-            });
-        }
-        GgmlType::Q8_0 => {
-            let a = quantize_rows(x, k, &mut scratch.q8_0);
-            let kb = k / 32;
-            rows_times(pool, w, m, out_t, |row: &[BlockQ8_0], i| {
-                dot::dot_q8_0_q8_0(row, &a[i * kb..(i + 1) * kb])
-            })
-        }
-        GgmlType::Q4_0 => {
-            let a = quantize_rows(x, k, &mut scratch.q8_0);
-            let kb = k / 32;
-            rows_times(pool, w, m, out_t, |row: &[BlockQ4_0], i| {
-                dot::dot_q4_0_q8_0(row, &a[i * kb..(i + 1) * kb])
-            })
-        }
-        GgmlType::Q4_1 => {
-            let a = quantize_rows(x, k, &mut scratch.q8_1);
-            let kb = k / 32;
-            rows_times(pool, w, m, out_t, |row: &[BlockQ4_1], i| {
-                dot::dot_q4_1_q8_1(row, &a[i * kb..(i + 1) * kb])
-            })
-        }
         GgmlType::Q4K => {
             let a = quantize_rows(x, k, &mut scratch.q8_k);
             let kb = k / 256;
@@ -97,12 +150,15 @@ pub fn matmul(
                 dot::dot_q6_k_q8_k(row, &a[i * kb..(i + 1) * kb])
             })
         }
-        other => unreachable!("{}: type {other} was rejected at load", w.name),
+        // F16, and any block type without panels: decode a row at a time.
+        _ => rows_times_decoded(pool, w, m, out_t, |row: &[f32], i| {
+            dot_f32(row, &x[i * k..(i + 1) * k])
+        }),
     }
     // out_t is [n][m]; out is [m][n].
     for (i, out_row) in out.chunks_exact_mut(n).enumerate() {
         for (j, o) in out_row.iter_mut().enumerate() {
-            *o = out_t[j * m + i] + bias.map_or(0.0, |b| b[j]);
+            *o = out_t[j * m + i];
         }
     }
 }
@@ -155,19 +211,21 @@ where
         out_t
             .par_chunks_mut(ROWS_PER_TASK * m)
             .enumerate()
-            .for_each(|(task, chunk)| {
-                let mut row = vec![0.0f32; w.cols];
-                for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
-                    let j = task * ROWS_PER_TASK + r;
-                    let src = &bytes[j * row_bytes..(j + 1) * row_bytes];
-                    if let Err(e) = formats::dequantize_row(w.ty, src, &mut row) {
-                        unreachable!("{}: row {j}: {e}", w.name);
+            .for_each_init(
+                || vec![0.0f32; w.cols],
+                |row, (task, chunk)| {
+                    for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
+                        let j = task * ROWS_PER_TASK + r;
+                        let src = &bytes[j * row_bytes..(j + 1) * row_bytes];
+                        if let Err(e) = formats::dequantize_row(w.ty, src, row) {
+                            unreachable!("{}: row {j}: {e}", w.name);
+                        }
+                        for (i, o) in outs.iter_mut().enumerate() {
+                            *o = f(row, i);
+                        }
                     }
-                    for (i, o) in outs.iter_mut().enumerate() {
-                        *o = f(&row, i);
-                    }
-                }
-            })
+                },
+            )
     });
 }
 

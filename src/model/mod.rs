@@ -19,7 +19,9 @@ pub use config::{Arch, ModelConfig};
 use crate::gguf::{GgufError, GgufFile};
 use crate::runtime::threads::{Pool, ThreadError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
+use slimlm_kernels::dispatch::{Isa, IsaError};
 use slimlm_kernels::formats::{FormatError, GgmlType};
+use slimlm_kernels::matmul::Kernels;
 use weights::WeightLoader;
 
 /// Why a model cannot be loaded or run.
@@ -31,6 +33,8 @@ pub enum ModelError {
     Tokenizer(#[from] TokenizerError),
     #[error(transparent)]
     Threads(#[from] ThreadError),
+    #[error(transparent)]
+    Isa(#[from] IsaError),
     #[error("unsupported architecture '{0}' (slimlm runs llama, qwen2 and mpt)")]
     UnsupportedArch(String),
     #[error("unsupported model feature: {what}")]
@@ -58,6 +62,8 @@ pub enum ModelError {
 /// Options for [`Model::load`].
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
+    /// Kernel tier (default: `SLIMLM_ISA` if set, else the best this CPU supports).
+    pub isa: Option<Isa>,
     /// Worker threads (default: one per big core).
     pub threads: Option<usize>,
     /// Cores to run on, e.g. "4-7" (default: the big cores).
@@ -72,6 +78,9 @@ pub struct Model {
     pub chat_template: Option<String>,
     pub(crate) graph: graph::Forward,
     pub(crate) pool: Pool,
+    pub(crate) kernels: Kernels,
+    /// Which kernel serves each weight type of the model's matrices.
+    kernel_report: Vec<(GgmlType, &'static str)>,
     file: Arc<GgufFile>,
 }
 
@@ -100,7 +109,12 @@ impl Model {
             .get("tokenizer.chat_template")
             .map(|_| file.get_str("tokenizer.chat_template").map(str::to_owned))
             .transpose()?;
-        let loader = WeightLoader::new(Arc::clone(&file));
+        let isa = match options.isa {
+            Some(isa) => Isa::select(isa.name())?,
+            None => Isa::from_env()?,
+        };
+        let kernels = Kernels::new(isa)?;
+        let loader = WeightLoader::new(Arc::clone(&file), true);
         let graph = graph::Forward::load(&config, &loader)?;
         if let Some(name) = loader.first_unused() {
             return Err(ModelError::UnusedTensor {
@@ -109,6 +123,10 @@ impl Model {
             });
         }
         let pool = Pool::new(options.threads, options.cpus.as_deref())?;
+        let kernel_report = kernel_report(&file, &kernels);
+        for (ty, name) in &kernel_report {
+            log::info!("{ty} matrices: {name}");
+        }
         log::info!(
             "loaded {} model: {} layers, d_model {}, {} heads ({} KV), vocab {}; {} threads on CPUs {:?}",
             config.arch.name(),
@@ -126,8 +144,20 @@ impl Model {
             chat_template,
             graph,
             pool,
+            kernels,
+            kernel_report,
             file,
         })
+    }
+
+    /// The kernel tier in use.
+    pub fn isa(&self) -> Isa {
+        self.kernels.isa()
+    }
+
+    /// Which kernel serves each weight type of the model's matrices.
+    pub fn kernel_report(&self) -> &[(GgmlType, &'static str)] {
+        &self.kernel_report
     }
 
     /// The underlying GGUF file.
@@ -144,4 +174,19 @@ impl Model {
     pub fn cpus(&self) -> &[usize] {
         self.pool.cpus()
     }
+}
+
+/// The kernel of every weight type among the model's 2-D tensors (in first-seen order).
+fn kernel_report(file: &GgufFile, kernels: &Kernels) -> Vec<(GgmlType, &'static str)> {
+    let mut report: Vec<(GgmlType, &'static str)> = Vec::new();
+    for t in file.tensors().iter().filter(|t| t.dims.len() == 2) {
+        if report.iter().all(|(ty, _)| *ty != t.ggml_type) {
+            let name = match kernels.kernel_name(t.ggml_type) {
+                "none" => "scalar reference dot products (no panel kernels for this type)",
+                name => name,
+            };
+            report.push((t.ggml_type, name));
+        }
+    }
+    report
 }

@@ -102,7 +102,7 @@ impl Mpt {
         let c = step.config;
         let (n, d, kv, ff) = (tokens.len(), c.d_model, c.kv_width(), c.d_ff);
         let qkv_width = d + 2 * kv;
-        let pool = step.pool;
+        let cx = step.cx;
         // The residual stream and the final norm's output live outside `step.scratch`
         // while the layers borrow it; they go back at the end for reuse.
         let mut x_buf = std::mem::take(&mut step.scratch.x);
@@ -123,7 +123,7 @@ impl Mpt {
                 n,
                 qkv,
                 &mut s.matmul,
-                pool,
+                cx,
             );
             if let Some(limit) = c.clamp_qkv {
                 for v in qkv.iter_mut() {
@@ -151,22 +151,14 @@ impl Mpt {
                 n,
                 o,
                 &mut s.matmul,
-                pool,
+                cx,
             );
             add_in_place(x, o);
 
             let h = sized(&mut s.h, n * d);
             layer.ffn_norm.rows(x, c.norm_eps, h);
             let up = sized(&mut s.ff_a, n * ff);
-            matmul(
-                &layer.w_up,
-                Some(&layer.b_up),
-                h,
-                n,
-                up,
-                &mut s.matmul,
-                pool,
-            );
+            matmul(&layer.w_up, Some(&layer.b_up), h, n, up, &mut s.matmul, cx);
             gelu_erf_inplace(up);
             let down = sized(&mut s.h, n * d);
             matmul(
@@ -176,7 +168,7 @@ impl Mpt {
                 n,
                 down,
                 &mut s.matmul,
-                pool,
+                cx,
             );
             add_in_place(x, down);
         }

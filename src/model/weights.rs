@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::ModelError;
 use crate::gguf::{GgufFile, TensorInfo};
 use slimlm_kernels::formats::{self, GgmlType};
+use slimlm_kernels::pack::PackedMatrix;
 
 /// A weight matrix of `rows` output features by `cols` input features, stored row-major
 /// in a GGUF block format (ggml dims `[cols, rows]`). The bytes stay in the mapped file.
@@ -20,9 +21,16 @@ pub struct Matrix {
     file: Arc<GgufFile>,
     offset: usize,
     len: usize,
+    /// The x4x8 panels the products use, when the type has them.
+    packed: Option<Arc<PackedMatrix>>,
 }
 
 impl Matrix {
+    /// The repacked panels, if the products use them.
+    pub fn packed(&self) -> Option<&PackedMatrix> {
+        self.packed.as_deref()
+    }
+
     /// The raw bytes of the whole matrix.
     pub fn bytes(&self) -> &[u8] {
         &self.file.file_bytes()[self.offset..self.offset + self.len]
@@ -56,13 +64,18 @@ pub const MATRIX_TYPES: &[GgmlType] = &[
 pub struct WeightLoader {
     file: Arc<GgufFile>,
     used: RefCell<HashSet<String>>,
+    /// Repack matrices into panels (and release their mapped pages).
+    pack: bool,
 }
 
 impl WeightLoader {
-    pub fn new(file: Arc<GgufFile>) -> WeightLoader {
+    /// A loader over `file`; with `pack`, Q8_0/Q4_0/Q4_1 matrices are repacked into
+    /// panels at load and their mapped pages released.
+    pub fn new(file: Arc<GgufFile>, pack: bool) -> WeightLoader {
         WeightLoader {
             file,
             used: RefCell::default(),
+            pack,
         }
     }
 
@@ -120,6 +133,20 @@ impl WeightLoader {
                 offset: info.offset,
             });
         }
+        let packed = if self.pack && PackedMatrix::supports(info.ggml_type) {
+            let panels =
+                PackedMatrix::pack(info.ggml_type, self.file.tensor_bytes(info), rows, cols)
+                    .map_err(|source| ModelError::TensorData {
+                        name: name.into(),
+                        source,
+                    })?;
+            // The panels replace the mapped bytes for products; the embedding lookup of a
+            // tied table still reads a few rows back from the file when needed.
+            self.file.release(info);
+            Some(Arc::new(panels))
+        } else {
+            None
+        };
         Ok(Matrix {
             name: name.into(),
             ty: info.ggml_type,
@@ -128,6 +155,7 @@ impl WeightLoader {
             file: Arc::clone(&self.file),
             offset: info.offset as usize,
             len: info.n_bytes as usize,
+            packed,
         })
     }
 

@@ -4,6 +4,7 @@
 //! tokens one at a time (decode). The cache is sized once, from the requested context.
 
 use crate::model::graph::{Forward, LogitsFor, RopeTable, Scratch, Step};
+use crate::model::matmul::Compute;
 use crate::model::{Arch, Model};
 use crate::runtime::kv_cache::KvCache;
 
@@ -169,7 +170,10 @@ impl<'m> Session<'m> {
         let model = self.model;
         let step = Step {
             config: &model.config,
-            pool: &model.pool,
+            cx: Compute {
+                pool: &model.pool,
+                kernels: &model.kernels,
+            },
             kv: &mut self.kv,
             rope: &self.rope,
             scratch: &mut self.scratch,

@@ -2,6 +2,7 @@
 
 pub(crate) mod avx2;
 pub(crate) mod avx512;
+pub(crate) mod quantize;
 
 use crate::dispatch::Isa;
 use crate::tiers::Table;

@@ -1,0 +1,405 @@
+//! The x86 panel product written once: the tile loop, the reduction of int32 block sums to
+//! one lane per output, the scalar tier's float stage lane by lane, and the loop nest over
+//! row groups and activation rows. The avx2 and avx512 tiers only supply a [`Core`]: how a
+//! panel block and an activation block become exact int32 block sums.
+//!
+//! Everything here is `#[inline(always)]` and has no `#[target_feature]` of its own: it is
+//! inlined into each tier's [`Core::tile`], which carries the tier's features (the pattern
+//! of memchr's generic vector code), so the intrinsics inline there.
+//!
+//! Lanes: an item is one (row group `g`, activation row `i`) pair of a tile. Its int32
+//! block sums come from [`Core::isum`] as 8 lanes holding two partial sums per weight row
+//! (in a per-core order, undone by [`Core::PERM`]). Two items `x`, `y` meet in one
+//! `hadd` + `vpermd`, leaving `[x rows 0-3 | y rows 0-3]` as exact int32s, which convert
+//! to f32 exactly (|sum| <= 32 * 128 * 128 < 2^24) and enter the float stage of
+//! [`Format::accumulate`]: the scalar tier's operations in its order, one lane per output,
+//! never fused (`_mm256_mul_ps` then `_mm256_add_ps`; Rust never contracts them).
+//!
+//! Nothing here allocates; every read goes through a reference to a whole block, and every
+//! write through a bounds-checked subslice of `out`.
+
+use core::arch::x86_64::{
+    __m128, __m256, __m256i, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtepi32_ps,
+    _mm256_extractf128_ps, _mm256_hadd_epi32, _mm256_mul_ps, _mm256_permutevar8x32_epi32,
+    _mm256_set_m128, _mm256_setr_epi32, _mm256_setzero_ps, _mm_cvtph_ps, _mm_loadu_ps,
+    _mm_set1_epi16, _mm_setzero_ps, _mm_storeu_ps,
+};
+
+use crate::formats::{BlockQ8_0, BlockQ8_1};
+use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PANEL_ROWS};
+
+/// Activation rows per full GEMM tile.
+pub(in crate::x86_64) const TILE_M: usize = 4;
+
+/// Row groups per GEMV tile (one activation row): the activation block is prepared once
+/// for 4 groups (16 weight rows).
+pub(in crate::x86_64) const GEMV_GROUPS: usize = 4;
+
+/// Panel bytes per cache block of the GEMM loop nest: the row groups of one block are
+/// swept by every activation tile while they stay in L2.
+const GEMM_BLOCK_BYTES: usize = 256 * 1024;
+
+/// Most output pairs (two items of 4 lanes) a tile holds: `G * MR <= 8`.
+const MAX_PAIRS: usize = 4;
+
+/// One weight format's scales and float stage, the same on every x86 tier.
+pub(in crate::x86_64) trait Format {
+    /// A panel block: 4 weight rows x 32 values.
+    type Panel;
+    /// An activation block: 32 values.
+    type Act;
+
+    /// `[d, m]` of a panel block, lane `r` = weight row `r` (`m` is zero where the format
+    /// has none).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    unsafe fn weight_scales(p: &Self::Panel) -> [__m128; 2];
+
+    /// `[d, s]` of an activation block as f32, each broadcast to 4 lanes (`s` is zero where
+    /// the format has none). F16C's conversion is exact and equals
+    /// [`crate::formats::f16_to_f32`] except that it quiets a signaling NaN (the product
+    /// is a quiet NaN with the same payload either way).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and F16C.
+    unsafe fn act_scales(a: &Self::Act) -> [__m128; 2];
+
+    /// `sumf + (the block's term)` per lane, from the exact block sums `isum` (converted to
+    /// f32) and the scales of each lane, with the scalar tier's operations in its order.
+    ///
+    /// # Safety
+    /// The CPU must support AVX.
+    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256;
+}
+
+/// A tier's integer core for one format.
+pub(in crate::x86_64) trait Core {
+    /// The format (scales and float stage).
+    type F: Format;
+    /// An activation block made ready for [`Core::isum`] (broadcasts, correction terms).
+    type APrep: Copy;
+    /// A panel block made ready for [`Core::isum`] (unpacked nibbles, offsets).
+    type WPrep: Copy;
+    /// The `vpermd` indices that turn `hadd(isum(x), isum(y))` into
+    /// `[x rows 0-3 | y rows 0-3]`.
+    const PERM: [i32; 8];
+
+    /// # Safety
+    /// The CPU must support the tier.
+    unsafe fn prep_act(a: &Act<Self>) -> Self::APrep;
+
+    /// # Safety
+    /// The CPU must support the tier.
+    unsafe fn prep_weights(p: &Panel<Self>) -> Self::WPrep;
+
+    /// The exact int32 block sums of the 4 weight rows with the activation block, two
+    /// partial sums per row: `hadd` of two of these, permuted by [`Core::PERM`], gives one
+    /// lane per row.
+    ///
+    /// # Safety
+    /// The CPU must support the tier.
+    unsafe fn isum(w: &Self::WPrep, a: &Self::APrep) -> __m256i;
+
+    /// [`tile`] of this core, compiled with the tier's target features.
+    ///
+    /// # Safety
+    /// The CPU must support the tier.
+    unsafe fn tile<const G: usize, const MR: usize>(
+        w: &[Panel<Self>],
+        kb: usize,
+        a: &[Act<Self>],
+        out: &mut [f32],
+        ldo: usize,
+    );
+}
+
+/// The panel block type of a core.
+pub(in crate::x86_64) type Panel<C> = <<C as Core>::F as Format>::Panel;
+/// The activation block type of a core.
+pub(in crate::x86_64) type Act<C> = <<C as Core>::F as Format>::Act;
+
+/// Q8_0 panels x Q8_0 activations: `sumf += isum as f32 * (dw * da)`.
+pub(in crate::x86_64) struct Q8_0;
+/// Q4_0 panels x Q8_0 activations: `sumf += (isum as f32 * dw) * da`.
+pub(in crate::x86_64) struct Q4_0;
+/// Q4_1 panels x Q8_1 activations: `sumf += ((dw * da) * isum as f32) + mw * sa`.
+pub(in crate::x86_64) struct Q4_1;
+
+/// `d` of an activation block broadcast to 4 lanes, exactly (F16C).
+///
+/// # Safety
+/// The CPU must support F16C.
+#[inline(always)]
+unsafe fn f16x4(bits: u16) -> __m128 {
+    // SAFETY: the caller guarantees F16C (and so SSE2).
+    unsafe { _mm_cvtph_ps(_mm_set1_epi16(bits as i16)) }
+}
+
+impl Format for Q8_0 {
+    type Panel = BlockQ8_0x4;
+    type Act = BlockQ8_0;
+
+    #[inline(always)]
+    unsafe fn weight_scales(p: &BlockQ8_0x4) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
+        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
+    }
+
+    #[inline(always)]
+    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2 and F16C.
+        unsafe { [f16x4(a.d), _mm_setzero_ps()] }
+    }
+
+    #[inline(always)]
+    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
+        // SAFETY: the caller guarantees AVX.
+        unsafe { _mm256_add_ps(sumf, _mm256_mul_ps(isum, _mm256_mul_ps(w[0], a[0]))) }
+    }
+}
+
+impl Format for Q4_0 {
+    type Panel = BlockQ4_0x4;
+    type Act = BlockQ8_0;
+
+    #[inline(always)]
+    unsafe fn weight_scales(p: &BlockQ4_0x4) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
+        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
+    }
+
+    #[inline(always)]
+    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2 and F16C.
+        unsafe { [f16x4(a.d), _mm_setzero_ps()] }
+    }
+
+    #[inline(always)]
+    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
+        // SAFETY: the caller guarantees AVX.
+        unsafe { _mm256_add_ps(sumf, _mm256_mul_ps(_mm256_mul_ps(isum, w[0]), a[0])) }
+    }
+}
+
+impl Format for Q4_1 {
+    type Panel = BlockQ4_1x4;
+    type Act = BlockQ8_1;
+
+    #[inline(always)]
+    unsafe fn weight_scales(p: &BlockQ4_1x4) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2; the loads read the 4 floats of `p.d`, `p.m`.
+        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_loadu_ps(p.m.as_ptr())] }
+    }
+
+    #[inline(always)]
+    unsafe fn act_scales(a: &BlockQ8_1) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2 and F16C.
+        unsafe { [f16x4(a.d), f16x4(a.s)] }
+    }
+
+    #[inline(always)]
+    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
+        // SAFETY: the caller guarantees AVX.
+        unsafe {
+            let scaled = _mm256_mul_ps(_mm256_mul_ps(w[0], a[0]), isum);
+            _mm256_add_ps(sumf, _mm256_add_ps(scaled, _mm256_mul_ps(w[1], a[1])))
+        }
+    }
+}
+
+/// Item `n` of a `G x MR` tile: (row group, activation row), activation rows fastest.
+#[inline(always)]
+const fn item<const MR: usize>(n: usize) -> (usize, usize) {
+    (n / MR, n % MR)
+}
+
+/// Output pair `p` of a tile (items `2p` and `2p + 1`, or `2p` twice at an odd end) takes
+/// K block `b`: exact int32 sums, one lane per output, then the float stage. Preparations
+/// are computed where they are used; the compiler merges the repeats across pairs (the
+/// same loads, pure operations).
+///
+/// # Safety
+/// The CPU must support the core's tier; `p < (G * MR).div_ceil(2)`, `b` < every slice's
+/// length.
+#[inline(always)]
+unsafe fn pair_step<C: Core, const G: usize, const MR: usize>(
+    p: usize,
+    b: usize,
+    panels: &[&[Panel<C>]; G],
+    acts: &[&[Act<C>]; MR],
+    perm: __m256i,
+    acc: __m256,
+) -> __m256 {
+    let n = G * MR;
+    let (n0, n1) = (2 * p, (2 * p + 1).min(n - 1));
+    let ((g0, i0), (g1, i1)) = (item::<MR>(n0), item::<MR>(n1));
+    let (p0, p1) = (&panels[g0][b], &panels[g1][b]);
+    let (x0, x1) = (&acts[i0][b], &acts[i1][b]);
+    // SAFETY: the caller guarantees the tier; the loads read the blocks borrowed above.
+    unsafe {
+        let s0 = C::isum(&C::prep_weights(p0), &C::prep_act(x0));
+        let s1 = C::isum(&C::prep_weights(p1), &C::prep_act(x1));
+        let isum = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(_mm256_hadd_epi32(s0, s1), perm));
+        let (w0, w1) = (C::F::weight_scales(p0), C::F::weight_scales(p1));
+        let (a0, a1) = (C::F::act_scales(x0), C::F::act_scales(x1));
+        let ws = [_mm256_set_m128(w1[0], w0[0]), _mm256_set_m128(w1[1], w0[1])];
+        let xs = [_mm256_set_m128(a1[0], a0[0]), _mm256_set_m128(a1[1], a0[1])];
+        C::F::accumulate(acc, isum, ws, xs)
+    }
+}
+
+/// The float sums of `G` row groups (panels `w[g * kb..(g + 1) * kb]`) times `MR`
+/// activation rows (`a[i * kb..(i + 1) * kb]`), written to
+/// `out[i * ldo + 4 * g + r]`.
+///
+/// # Safety
+/// The CPU must support the core's tier (this is inlined into [`Core::tile`]).
+#[inline(always)]
+pub(in crate::x86_64) unsafe fn tile<C: Core, const G: usize, const MR: usize>(
+    w: &[Panel<C>],
+    kb: usize,
+    a: &[Act<C>],
+    out: &mut [f32],
+    ldo: usize,
+) {
+    const { assert!(G >= 1 && MR >= 1 && G * MR <= 2 * MAX_PAIRS) };
+    let n = G * MR;
+    let pairs = n.div_ceil(2);
+    let panels: [&[Panel<C>]; G] = core::array::from_fn(|g| &w[g * kb..(g + 1) * kb]);
+    let acts: [&[Act<C>]; MR] = core::array::from_fn(|i| &a[i * kb..(i + 1) * kb]);
+    // SAFETY: the caller guarantees the tier's CPU features.
+    let (perm, mut sumf) = unsafe {
+        let p = C::PERM;
+        (
+            _mm256_setr_epi32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]),
+            [_mm256_setzero_ps(); MAX_PAIRS],
+        )
+    };
+    for b in 0..kb {
+        // One pair step per output pair, unrolled by hand so that every index is a
+        // constant and the accumulators stay in registers.
+        // SAFETY: the caller guarantees the tier; `b < kb` and every pair index is inside
+        // the tile, so the steps read blocks borrowed above.
+        unsafe {
+            if pairs > 0 {
+                sumf[0] = pair_step::<C, G, MR>(0, b, &panels, &acts, perm, sumf[0]);
+            }
+            if pairs > 1 {
+                sumf[1] = pair_step::<C, G, MR>(1, b, &panels, &acts, perm, sumf[1]);
+            }
+            if pairs > 2 {
+                sumf[2] = pair_step::<C, G, MR>(2, b, &panels, &acts, perm, sumf[2]);
+            }
+            if pairs > 3 {
+                sumf[3] = pair_step::<C, G, MR>(3, b, &panels, &acts, perm, sumf[3]);
+            }
+        }
+    }
+    for (p, &s) in sumf.iter().enumerate().take(pairs) {
+        // SAFETY: the caller guarantees the tier; the stores write 4 floats into
+        // bounds-checked subslices.
+        unsafe {
+            let (g0, i0) = item::<MR>(2 * p);
+            let at = i0 * ldo + g0 * PANEL_ROWS;
+            _mm_storeu_ps(out[at..at + 4].as_mut_ptr(), _mm256_castps256_ps128(s));
+            if 2 * p + 1 < n {
+                let (g1, i1) = item::<MR>(2 * p + 1);
+                let at = i1 * ldo + g1 * PANEL_ROWS;
+                _mm_storeu_ps(out[at..at + 4].as_mut_ptr(), _mm256_extractf128_ps(s, 1));
+            }
+        }
+    }
+}
+
+/// Tiles of `G` groups (then 2, then 1 for the tail) over `groups`, for the `MR`
+/// activation rows starting at `i0`.
+///
+/// # Safety
+/// The CPU must support the core's tier.
+#[inline(always)]
+unsafe fn sweep<C: Core, const G: usize, const MR: usize>(
+    w: &[Panel<C>],
+    kb: usize,
+    a: &[Act<C>],
+    i0: usize,
+    groups: core::ops::Range<usize>,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    let a = &a[i0 * kb..(i0 + MR) * kb];
+    let out = &mut out[i0 * ldo..];
+    let mut g = groups.start;
+    while g < groups.end {
+        let left = groups.end - g;
+        let width = if left >= G {
+            G
+        } else if left >= 2 {
+            2
+        } else {
+            1
+        };
+        let w = &w[g * kb..(g + width) * kb];
+        let out = &mut out[g * PANEL_ROWS..];
+        // SAFETY: the caller guarantees the tier; the tile indexes its slices with bounds
+        // checks.
+        unsafe {
+            if width == G {
+                C::tile::<G, MR>(w, kb, a, out, ldo);
+            } else if G > 2 && width == 2 {
+                C::tile::<2, MR>(w, kb, a, out, ldo);
+            } else {
+                C::tile::<1, MR>(w, kb, a, out, ldo);
+            }
+        }
+        g += width;
+    }
+}
+
+/// The kernel contract of [`crate::matmul::GemmQ8_0Fn`] and friends for core `C`: GEMV
+/// (`m == 1`) in tiles of [`GEMV_GROUPS`] groups, GEMM in tiles of `GT` groups x
+/// [`TILE_M`] activation rows over cache blocks of row groups.
+///
+/// # Safety
+/// The CPU must support the core's tier. Slices that are too short panic (bounds checks),
+/// never read or write out of bounds.
+#[inline(always)]
+pub(in crate::x86_64) unsafe fn gemm<C: Core, const GT: usize>(
+    w: &[Panel<C>],
+    kb: usize,
+    a: &[Act<C>],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    if kb == 0 || m == 0 {
+        return;
+    }
+    let groups = w.len() / kb;
+    if m == 1 {
+        // SAFETY: the caller guarantees the tier.
+        unsafe { sweep::<C, GEMV_GROUPS, 1>(w, kb, a, 0, 0..groups, out, ldo) };
+        return;
+    }
+    let block = (GEMM_BLOCK_BYTES / (kb * core::mem::size_of::<Panel<C>>())).max(1);
+    let block = block.div_ceil(GT) * GT;
+    let mut g0 = 0;
+    while g0 < groups {
+        let g1 = (g0 + block).min(groups);
+        let mut i0 = 0;
+        while i0 < m {
+            let r = g0..g1;
+            // SAFETY: the caller guarantees the tier.
+            unsafe {
+                match m - i0 {
+                    1 => sweep::<C, GEMV_GROUPS, 1>(w, kb, a, i0, r, out, ldo),
+                    2 => sweep::<C, GT, 2>(w, kb, a, i0, r, out, ldo),
+                    3 => sweep::<C, GT, 3>(w, kb, a, i0, r, out, ldo),
+                    _ => sweep::<C, GT, TILE_M>(w, kb, a, i0, r, out, ldo),
+                }
+            }
+            i0 += TILE_M;
+        }
+        g0 = g1;
+    }
+}

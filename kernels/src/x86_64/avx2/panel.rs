@@ -403,3 +403,119 @@ pub(in crate::x86_64) unsafe fn gemm<C: Core, const GT: usize>(
         g0 = g1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Shapes `tests/matmul_tiers.rs` does not reach: K long enough for several GEMM cache
+    //! blocks, every activation tail, an output stride wider than the tile, K = 0.
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use crate::dispatch::Isa;
+    use crate::formats::{f32_to_f16, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType};
+    use crate::matmul::{Activations, Kernels};
+    use crate::pack::PackedMatrix;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        /// Mostly random bytes, one block in 8 all -128 (the saturation case).
+        fn qs<const N: usize>(&mut self) -> [u8; N] {
+            let min = self.next() % 8 == 0;
+            core::array::from_fn(|_| if min { 0x80 } else { self.next() as u8 })
+        }
+        fn scale(&mut self) -> u16 {
+            f32_to_f16((self.next() % 2000) as f32 / 1000.0 - 1.0)
+        }
+    }
+
+    fn run(k: &Kernels, w: &PackedMatrix, a: Activations<'_>, m: usize, ldo: usize) -> Vec<u32> {
+        let mut out = vec![f32::NAN; m * ldo];
+        k.gemm(w, 0..w.groups(), a, m, &mut out, ldo).unwrap();
+        out.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn long_k_many_blocks_and_tails_match_scalar() {
+        let tiers: Vec<Kernels> = [Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|isa| isa.is_available())
+            .map(|isa| Kernels::new(isa).unwrap())
+            .collect();
+        let scalar = Kernels::new(Isa::Scalar).unwrap();
+        let mut rng = Rng(7);
+        // 64 K blocks: a Q8_0 panel row group is 9 KiB, so 256 KiB cache blocks hold 28
+        // groups and 75 groups take 3 blocks.
+        let (rows, kb) = (4 * 75 - 2, 64);
+        let q8: Vec<BlockQ8_0> = (0..rows * kb)
+            .map(|_| BlockQ8_0 {
+                d: rng.scale(),
+                qs: rng.qs::<32>().map(|b| b as i8),
+            })
+            .collect();
+        let q40: Vec<BlockQ4_0> = (0..rows * kb)
+            .map(|_| BlockQ4_0 {
+                d: rng.scale(),
+                qs: rng.qs::<16>(),
+            })
+            .collect();
+        let q41: Vec<BlockQ4_1> = (0..rows * kb)
+            .map(|_| BlockQ4_1 {
+                d: rng.scale(),
+                m: rng.scale(),
+                qs: rng.qs::<16>(),
+            })
+            .collect();
+        let cols = kb * 32;
+        let w8 = PackedMatrix::pack(GgmlType::Q8_0, bytemuck::cast_slice(&q8), rows, cols).unwrap();
+        let w40 =
+            PackedMatrix::pack(GgmlType::Q4_0, bytemuck::cast_slice(&q40), rows, cols).unwrap();
+        let w41 =
+            PackedMatrix::pack(GgmlType::Q4_1, bytemuck::cast_slice(&q41), rows, cols).unwrap();
+        for m in [1, 2, 3, 4, 5, 6, 7, 9] {
+            let a0: Vec<BlockQ8_0> = (0..m * kb)
+                .map(|_| BlockQ8_0 {
+                    d: rng.scale(),
+                    qs: rng.qs::<32>().map(|b| b as i8),
+                })
+                .collect();
+            let a1: Vec<BlockQ8_1> = (0..m * kb)
+                .map(|_| BlockQ8_1 {
+                    d: rng.scale(),
+                    s: rng.scale(),
+                    qs: rng.qs::<32>().map(|b| b as i8),
+                })
+                .collect();
+            let ldo = w8.groups() * 4 + 3;
+            for k in &tiers {
+                for (w, a) in [
+                    (&w8, Activations::Q8_0(&a0)),
+                    (&w40, Activations::Q8_0(&a0)),
+                    (&w41, Activations::Q8_1(&a1)),
+                ] {
+                    let (got, want) = (run(k, w, a, m, ldo), run(&scalar, w, a, m, ldo));
+                    assert!(got == want, "{} m {m}", k.kernel_name(w.ty()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_k_writes_nothing() {
+        if !Isa::Avx2.is_available() {
+            return;
+        }
+        let mut out = [1.0f32; 8];
+        // SAFETY: AVX2 is available (checked above); nothing is read or written.
+        unsafe {
+            super::gemm::<crate::x86_64::avx2::q8_0::Q8_0Avx2, 1>(&[], 0, &[], 2, &mut out, 4);
+        }
+        assert_eq!(out, [1.0; 8]);
+    }
+}

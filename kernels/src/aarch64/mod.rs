@@ -2,6 +2,7 @@
 //! matrix multiply ([`i8mm`], smmla). Each higher tier starts from the table of the tier
 //! below and replaces what it does better.
 
+mod asm;
 pub(crate) mod dotprod;
 pub(crate) mod i8mm;
 pub(crate) mod neon;

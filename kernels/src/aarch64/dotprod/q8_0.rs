@@ -1,0 +1,59 @@
+//! Q8_0 panels x Q8_0 activations: `sumf += isum as f32 * (dw * da)` per block and row.
+
+use core::arch::aarch64::{
+    float32x4_t, int32x4_t, int8x16_t, vaddq_f32, vcvtq_f32_s32, vdupq_n_f32, vld1q_f32, vld1q_s8,
+    vmulq_f32,
+};
+
+use super::Format;
+use crate::aarch64::asm::load_f16;
+use crate::formats::BlockQ8_0;
+use crate::pack::BlockQ8_0x4;
+
+/// Q8_0 weights (quants used as they are).
+pub(crate) struct Q8_0;
+
+impl Format for Q8_0 {
+    type Panel = BlockQ8_0x4;
+    type Act = BlockQ8_0;
+    type WScales = float32x4_t;
+    type AScales = float32x4_t;
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn weights(p: &BlockQ8_0x4) -> [int8x16_t; 8] {
+        // SAFETY: 8 vectors of 16 bytes cover exactly the 128 bytes of `p.qs`; the layout
+        // `(group k, rows 0-1), (group k, rows 2-3)` is already the operand order.
+        core::array::from_fn(|j| unsafe { vld1q_s8(p.qs.as_ptr().add(16 * j)) })
+    }
+
+    #[inline]
+    fn act_qs(a: &BlockQ8_0) -> &[i8; 32] {
+        &a.qs
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn row_scales(p: &BlockQ8_0x4) -> float32x4_t {
+        // SAFETY: reads the 4 floats of `p.d`.
+        unsafe { vld1q_f32(p.d.as_ptr()) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn act_scales(a: &BlockQ8_0) -> float32x4_t {
+        // SAFETY: reads the 2 bytes of `a.d`; NEON is guaranteed by the caller.
+        vdupq_n_f32(unsafe { load_f16(&a.d) })
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn accumulate(
+        sumf: float32x4_t,
+        isum: int32x4_t,
+        dw: float32x4_t,
+        da: float32x4_t,
+    ) -> float32x4_t {
+        vaddq_f32(sumf, vmulq_f32(vcvtq_f32_s32(isum), vmulq_f32(dw, da)))
+    }
+}

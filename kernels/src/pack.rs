@@ -153,7 +153,7 @@ fn pack_blocks<B: Pod, P: Pod>(
     let expected = rows
         .checked_mul(kb)
         .and_then(|n| n.checked_mul(core::mem::size_of::<B>()));
-    if cols % 32 != 0 || expected != Some(bytes.len()) {
+    if !cols.is_multiple_of(32) || expected != Some(bytes.len()) {
         return Err(FormatError::LengthMismatch {
             ty,
             block_elems: bytes.len() / core::mem::size_of::<B>() * 32,

@@ -51,7 +51,7 @@ fn check_elems<B: BlockFormat>(blocks: usize, f32_elems: usize) -> Result<(), Fo
 /// Checks that `bytes` is a whole number of `B` blocks and returns how many.
 fn whole_blocks<B: BlockFormat>(bytes: usize) -> Result<usize, FormatError> {
     let size = core::mem::size_of::<B>();
-    if bytes % size != 0 {
+    if !bytes.is_multiple_of(size) {
         return Err(FormatError::PartialBlock { ty: B::TYPE, bytes });
     }
     Ok(bytes / size)

@@ -105,7 +105,7 @@ pub const fn f32_to_bf16(x: f32) -> u16 {
 /// `f32_elems` of them.
 fn check_scalar_row(ty: GgmlType, bytes: usize, f32_elems: usize) -> Result<(), FormatError> {
     let size = ty.block_bytes();
-    if bytes % size != 0 {
+    if !bytes.is_multiple_of(size) {
         return Err(FormatError::PartialBlock { ty, bytes });
     }
     if bytes / size != f32_elems {

@@ -215,7 +215,7 @@ impl GgmlType {
     /// number of blocks or the size overflows.
     pub fn row_bytes(self, elems: u64) -> Option<u64> {
         let block = self.block_elems() as u64;
-        if elems % block != 0 {
+        if !elems.is_multiple_of(block) {
             return None;
         }
         (elems / block).checked_mul(self.block_bytes() as u64)

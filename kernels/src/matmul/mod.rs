@@ -162,6 +162,13 @@ impl Kernels {
         if ldo < width || out.len() < (m - 1) * ldo + width {
             return Err(MatmulError::Shape("output tile too small"));
         }
+        if kb == 0 {
+            // Empty dot products: zero, without asking any kernel about a 0-wide panel.
+            for row in out.chunks_mut(ldo).take(m) {
+                row[..width].fill(0.0);
+            }
+            return Ok(());
+        }
         let panels = groups.start * kb..groups.end * kb;
         let a_len = |n: usize| {
             if n == m * kb {

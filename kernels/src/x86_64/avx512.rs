@@ -20,12 +20,7 @@
 //! Nothing here allocates; all loads stay inside the blocks passed in.
 //!
 //! Needs Rust 1.89 (AVX-512 target features and `_mm256_dpbusd_epi32` were stabilized
-//! there). The workspace still declares `rust-version = "1.85"`, which this module (like
-//! the safe `#[target_feature]` functions elsewhere, 1.86) already exceeds; until it is
-//! raised, clippy's MSRV check is silenced here, for this reason only. (A `core::arch::asm!`
-//! `vpdpbusd` under AVX2 features would build on 1.85, but loses the 16 upper vector
-//! registers and measured 5-15% slower here.)
-#![allow(clippy::incompatible_msrv)]
+//! there), the workspace's declared minimum.
 
 mod q4_0;
 mod q4_1;

@@ -427,7 +427,7 @@ mod tests {
         }
         /// Mostly random bytes, one block in 8 all -128 (the saturation case).
         fn qs<const N: usize>(&mut self) -> [u8; N] {
-            let min = self.next() % 8 == 0;
+            let min = self.next().is_multiple_of(8);
             core::array::from_fn(|_| if min { 0x80 } else { self.next() as u8 })
         }
         fn scale(&mut self) -> u16 {

@@ -41,7 +41,6 @@ pub(crate) unsafe fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4
 ///
 /// # Safety
 /// The CPU must implement FEAT_I8MM (`is_aarch64_feature_detected!("i8mm")`).
-#[allow(dead_code)] // the i8mm tier (next commit) uses it
 #[inline]
 #[target_feature(enable = "neon,i8mm")]
 pub(crate) unsafe fn smmla(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {

@@ -33,7 +33,7 @@ use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PANEL_ROWS};
 use crate::tiers::Table;
 
 pub(super) use q4_0::Q4_0;
-pub(super) use q4_1::Q4_1;
+pub(super) use q4_1::{Affine, Q4_1};
 pub(super) use q8_0::Q8_0;
 
 /// Activation rows per full tile of the GEMM micro-kernel.
@@ -170,12 +170,14 @@ unsafe fn store<const N: usize>(
     }
 }
 
-/// Activation rows `i..i + n` (`n` in 1..=3) against one panel: the tails of a GEMM.
+/// Activation rows `i..i + n` (`n` in 1..=3) against one panel: the tails of a GEMM
+/// (also the single-row path of the i8mm tier).
 ///
 /// # Safety
 /// The CPU must support FEAT_DotProd; rows `i..i + n` of `a` exist (`kb` blocks each).
 #[inline]
 #[target_feature(enable = "neon,dotprod")]
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn tail_rows<F: Format>(
     panel: &[F::Panel],
     a: &[F::Act],

@@ -6,6 +6,7 @@ mod asm;
 pub(crate) mod dotprod;
 pub(crate) mod i8mm;
 pub(crate) mod neon;
+pub(crate) mod quantize;
 
 use crate::dispatch::Isa;
 use crate::tiers::Table;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing aarch64 code on this x86_64 Debian 12 machine needs
 # (see ../shared/TOOLCHAIN.md): Debian's rustc with the aarch64 standard library, the
-# aarch64 linker and C library, qemu-user, and llvm-22 for llvm-mca. Idempotent; run as root.
+# aarch64 linker and C library, and qemu-user. Idempotent; run as root. (llvm-mca comes
+# with llvm-22, which scripts that need it install on demand.)
 set -euo pipefail
 
 need=()
@@ -10,7 +11,6 @@ command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 [ -e /usr/aarch64-linux-gnu/lib/crti.o ] || need+=(libc6-dev-arm64-cross)
 [ -e /lib/aarch64-linux-gnu/libc.so.6 ] || need+=(libc6:arm64)
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
-[ -x /usr/lib/llvm-22/bin/llvm-mca ] || need+=(llvm-22)
 
 if [ ${#need[@]} -eq 0 ]; then
     echo "setup-cross: everything present"

@@ -1,43 +1,45 @@
 //! The dotprod tier (ARMv8.2 FEAT_DotProd): x4x8 weight panels times int8 activation rows
 //! with `sdot`, bit-identical with the scalar tier ([`crate::matmul::scalar`]).
 //!
-//! Micro-kernel `gemm_*x4x8_*_dotprod`, tile 4 weight rows (one panel) x `N` activation
-//! rows (`N` = 4, tails 1..=3; `N` = 1 is the GEMV of decode). Per K block of 32:
+//! Micro-kernel `gemm_*x4x8_*_dotprod`, tile 4 weight rows (one panel) x `n` activation
+//! rows (`n` = 4, tails 1..=3; `n` = 1 is the GEMV of decode). Per K block of 32:
+//! - activations were repacked once per call ([`driver`]): each 8-byte group duplicated
+//!   into both halves of a 16-byte vector, scales converted to f32, so the loop loads them
+//!   with plain `ldr q` (no `ld1r`, which costs a vector-pipe uop on the big cores);
 //! - the panel's 8 weight vectors are loaded (and nibble-unpacked) once per tile; vector
-//!   `[row r: 8 bytes][row r+1: 8 bytes]` meets activation group k (8 bytes) duplicated
-//!   into both halves (`ld1r {v.2d}`), so one `sdot` leaves lanes
-//!   `[r: bytes 0-3, r: bytes 4-7, r+1: bytes 0-3, r+1: bytes 4-7]` and every one of its
-//!   16 multiplies is useful;
-//! - 2 accumulators per activation row (rows 0-1 and 2-3 of the panel) take 4 `sdot` each,
-//!   one `addp` folds them into the 4 rows' exact int32 block sums;
+//!   `[row r: 8 bytes][row r+1: 8 bytes]` meets activation group k duplicated, so one
+//!   `sdot` leaves lanes `[r: bytes 0-3, r: bytes 4-7, r+1: bytes 0-3, r+1: bytes 4-7]`
+//!   and every one of its 16 multiplies is useful;
+//! - 2 accumulators per activation row (panel rows 0-1 and 2-3) take 4 `sdot` each, one
+//!   `addp` folds them into the 4 rows' exact int32 block sums;
 //! - the float stage is the scalar tier's, lane-wise (one lane per weight row), without
 //!   fused multiply-adds, so every output is the reference's to the bit.
 //!
-//! The float stage runs once per block and output (the scales are per block), which is
-//! what bounds this tier's MACs per cycle (see docs/kernels.md), not the `sdot`s.
-//! Nothing here allocates; all loads stay inside the slices passed in.
+//! The float stage runs once per block and output (the scales are per block): 5 vector
+//! operations per 4 outputs next to 8 `sdot`, which is what bounds this tier's MACs per
+//! cycle (see docs/kernels.md). Nothing here allocates; all loads stay inside the slices
+//! passed in.
 
+pub(super) mod driver;
 mod q4_0;
 mod q4_1;
 mod q8_0;
 
 use core::arch::aarch64::{
-    float32x4_t, int32x4_t, int8x16_t, vdupq_n_f32, vdupq_n_s32, vdupq_n_s64, vpaddq_s32,
-    vreinterpretq_s8_s64, vst1q_f32,
+    float32x4_t, int32x4_t, int8x16_t, vdupq_n_f32, vdupq_n_s32, vdupq_n_s64, vld1q_f32, vld1q_s8,
+    vpaddq_s32, vreinterpretq_f32_s64, vst1q_f32,
 };
 
 use super::asm::sdot;
 use crate::formats::{BlockQ8_0, BlockQ8_1};
 use crate::matmul::Kernel;
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PANEL_ROWS};
+use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4};
 use crate::tiers::Table;
+use driver::{out_at, RowTile, Rows};
 
 pub(super) use q4_0::Q4_0;
-pub(super) use q4_1::{Affine, Q4_1};
+pub(super) use q4_1::Q4_1;
 pub(super) use q8_0::Q8_0;
-
-/// Activation rows per full tile of the GEMM micro-kernel.
-const TILE_M: usize = 4;
 
 /// One weight format's block arithmetic over the x4x8 panels, shared by the dotprod and
 /// i8mm tiers (which only differ in how the int32 block sums are laid out in lanes).
@@ -62,17 +64,28 @@ pub(super) trait Format {
     /// The quants of an activation block.
     fn act_qs(a: &Self::Act) -> &[i8; 32];
 
+    /// The activation block's scale `d` and sum `s` (Q8_1; 0 for Q8_0) as f32.
+    ///
+    /// # Safety
+    /// The CPU must support NEON.
+    unsafe fn act_scale_values(a: &Self::Act) -> [f32; 2];
+
     /// The weight scales with lane `l` = panel row `l`.
     ///
     /// # Safety
     /// The CPU must support NEON.
     unsafe fn row_scales(p: &Self::Panel) -> Self::WScales;
 
-    /// The activation scales broadcast to all 4 lanes.
+    /// The weight scales of panel rows `2wp, 2wp + 1` in the lane pattern
+    /// `[r, r + 1, r, r + 1]` of `smmla` results.
     ///
     /// # Safety
-    /// The CPU must support NEON.
-    unsafe fn act_scales(a: &Self::Act) -> Self::AScales;
+    /// The CPU must support NEON; `wp < 2`.
+    unsafe fn pair_scales(p: &Self::Panel, wp: usize) -> Self::WScales;
+
+    /// Activation scales from the lane vectors of `d` and `s` (see
+    /// [`Format::act_scale_values`]).
+    fn act_scales(d: float32x4_t, s: float32x4_t) -> Self::AScales;
 
     /// `sumf + (the block's contribution)` per lane, from the raw int32 block sum (Q4_0: 16x
     /// the value sum, divided here exactly) with the scalar tier's float operations in
@@ -88,113 +101,146 @@ pub(super) trait Format {
     ) -> float32x4_t;
 }
 
-/// Activation group `k` (values `8k..8k + 8`) of `qs` in both 64-bit halves (`ld1r`).
+/// `[x[2wp], x[2wp + 1], x[2wp], x[2wp + 1]]` (`ld1r {v.2d}`).
 ///
 /// # Safety
-/// The CPU must support NEON; `k < 4`.
+/// The CPU must support NEON; `wp < 2`.
 #[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn dup_group(qs: &[i8; 32], k: usize) -> int8x16_t {
-    debug_assert!(k < 4);
-    // SAFETY: `k < 4`, so the 8 bytes at `8k` lie inside the 32-byte array; the read is
-    // unaligned-safe.
-    let g = unsafe { qs.as_ptr().add(8 * k).cast::<i64>().read_unaligned() };
-    vreinterpretq_s8_s64(vdupq_n_s64(g))
+pub(super) unsafe fn dup_pair(x: &[f32; 4], wp: usize) -> float32x4_t {
+    debug_assert!(wp < 2);
+    // SAFETY: `wp < 2`, so the 8 bytes at float `2wp` lie inside the array; unaligned read.
+    let bits = unsafe { x.as_ptr().add(2 * wp).cast::<i64>().read_unaligned() };
+    vreinterpretq_f32_s64(vdupq_n_s64(bits))
 }
 
-/// The float sums of one panel (4 weight rows) against `N` activation rows, lane `r` of
-/// vector `j` = weight row `r` x activation row `j`.
-///
-/// # Safety
-/// The CPU must support FEAT_DotProd; every `acts[j]` has `panel.len()` blocks.
-#[inline]
-#[target_feature(enable = "neon,dotprod")]
-unsafe fn tile<F: Format, const N: usize>(
-    panel: &[F::Panel],
-    acts: [&[F::Act]; N],
-) -> [float32x4_t; N] {
-    let mut sumf = [vdupq_n_f32(0.0); N];
-    for (b, p) in panel.iter().enumerate() {
-        let x: [&F::Act; N] = core::array::from_fn(|j| &acts[j][b]);
-        // SAFETY (this block and the next two): the caller guarantees dotprod (which
-        // implies NEON); the loads read only the panel block and activation blocks
-        // borrowed here.
-        let w = unsafe { F::weights(p) };
-        let mut acc = [[vdupq_n_s32(0); 2]; N];
-        for k in 0..4 {
-            for j in 0..N {
-                // SAFETY: see above; `k < 4`.
-                unsafe {
-                    let a = dup_group(F::act_qs(x[j]), k);
-                    acc[j][0] = sdot(acc[j][0], w[2 * k], a);
-                    acc[j][1] = sdot(acc[j][1], w[2 * k + 1], a);
+/// Activation rows per tile.
+const TILE_M: usize = 4;
+
+/// One K block of up to 4 activation rows for `sdot`: group `k` of row `j` duplicated
+/// into both halves of `qs[j][k]`; scales as f32.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub(super) struct DupBlockX4 {
+    qs: [[[i8; 16]; 4]; TILE_M],
+    d: [f32; TILE_M],
+    s: [f32; TILE_M],
+}
+
+/// The dotprod micro-kernel as a [`RowTile`]: sums `[float32x4_t; 4]`, vector `j` = the 4
+/// weight rows against activation row `j`.
+pub(super) struct DotTile;
+
+impl DotTile {
+    /// [`RowTile::run`] for a tile of exactly `N` rows.
+    ///
+    /// # Safety
+    /// The CPU must support FEAT_DotProd; `N <= 4`.
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn run_n<F: Format, const N: usize>(
+        panel: &[F::Panel],
+        acts: &[DupBlockX4],
+        sumf: &mut [float32x4_t; TILE_M],
+    ) {
+        for (p, t) in panel.iter().zip(acts) {
+            // SAFETY (this block and the next two): the caller guarantees dotprod; the
+            // loads read the panel block `p` and `t.qs[j][k]` (16 bytes, j < N <= 4,
+            // k < 4).
+            let w = unsafe { F::weights(p) };
+            let mut acc = [[vdupq_n_s32(0); 2]; N];
+            for k in 0..4 {
+                for (j, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: see above.
+                    unsafe {
+                        let a = vld1q_s8(t.qs[j][k].as_ptr());
+                        acc[0] = sdot(acc[0], w[2 * k], a);
+                        acc[1] = sdot(acc[1], w[2 * k + 1], a);
+                    }
+                }
+            }
+            // SAFETY: see above.
+            unsafe {
+                let ws = F::row_scales(p);
+                for (j, acc) in acc.iter().enumerate() {
+                    let xs = F::act_scales(vdupq_n_f32(t.d[j]), vdupq_n_f32(t.s[j]));
+                    let isum = vpaddq_s32(acc[0], acc[1]);
+                    sumf[j] = F::accumulate(sumf[j], isum, ws, xs);
                 }
             }
         }
-        // SAFETY: see above.
+    }
+}
+
+impl<F: Format> RowTile<F> for DotTile {
+    type Block = DupBlockX4;
+    const ROWS: usize = TILE_M;
+    type Sums = [float32x4_t; TILE_M];
+
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn pack(rows: &Rows<'_, F::Act>, b: usize) -> DupBlockX4 {
+        let mut t = DupBlockX4 {
+            qs: [[[0; 16]; 4]; TILE_M],
+            d: [0.0; TILE_M],
+            s: [0.0; TILE_M],
+        };
+        for (j, row) in rows.iter().take(TILE_M).enumerate() {
+            if let Some(r) = row {
+                let x = &r[b];
+                let qs = F::act_qs(x);
+                for k in 0..4 {
+                    t.qs[j][k][..8].copy_from_slice(&qs[8 * k..8 * k + 8]);
+                    t.qs[j][k][8..].copy_from_slice(&qs[8 * k..8 * k + 8]);
+                }
+                // SAFETY: the caller guarantees dotprod (so NEON); reads `x`'s scales.
+                [t.d[j], t.s[j]] = unsafe { F::act_scale_values(x) };
+            }
+        }
+        t
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn zero() -> [float32x4_t; TILE_M] {
+        [vdupq_n_f32(0.0); TILE_M]
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn load(out: &[f32], ldo: usize, i: usize, n: usize, g: usize) -> Self::Sums {
+        core::array::from_fn(|j| {
+            if j < n {
+                // SAFETY: the slice is exactly the 4 floats read.
+                unsafe { vld1q_f32(out[out_at(ldo, i + j, g)].as_ptr()) }
+            } else {
+                vdupq_n_f32(0.0)
+            }
+        })
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn run(panel: &[F::Panel], acts: &[DupBlockX4], n: usize, sums: &mut Self::Sums) {
+        // SAFETY: the caller guarantees dotprod.
         unsafe {
-            let ws = F::row_scales(p);
-            for j in 0..N {
-                let isum = vpaddq_s32(acc[j][0], acc[j][1]);
-                sumf[j] = F::accumulate(sumf[j], isum, ws, F::act_scales(x[j]));
+            match n {
+                1 => Self::run_n::<F, 1>(panel, acts, sums),
+                2 => Self::run_n::<F, 2>(panel, acts, sums),
+                3 => Self::run_n::<F, 3>(panel, acts, sums),
+                4 => Self::run_n::<F, 4>(panel, acts, sums),
+                _ => unreachable!("tiles have 1..=4 rows"),
             }
         }
     }
-    sumf
-}
 
-/// The `N` activation rows starting at row `i`, `kb` blocks each.
-#[inline]
-fn rows<A, const N: usize>(a: &[A], i: usize, kb: usize) -> [&[A]; N] {
-    core::array::from_fn(|j| &a[(i + j) * kb..(i + j + 1) * kb])
-}
-
-/// Stores tile results: `out[(i + j) * ldo + 4g..][..4] = s[j]`.
-///
-/// # Safety
-/// The CPU must support NEON.
-#[inline]
-#[target_feature(enable = "neon")]
-unsafe fn store<const N: usize>(
-    out: &mut [f32],
-    ldo: usize,
-    i: usize,
-    g: usize,
-    s: [float32x4_t; N],
-) {
-    for (j, v) in s.into_iter().enumerate() {
-        let at = (i + j) * ldo + g * PANEL_ROWS;
-        let dst = &mut out[at..at + PANEL_ROWS];
-        // SAFETY: `dst` holds exactly the 4 floats written.
-        unsafe { vst1q_f32(dst.as_mut_ptr(), v) };
-    }
-}
-
-/// Activation rows `i..i + n` (`n` in 1..=3) against one panel: the tails of a GEMM
-/// (also the single-row path of the i8mm tier).
-///
-/// # Safety
-/// The CPU must support FEAT_DotProd; rows `i..i + n` of `a` exist (`kb` blocks each).
-#[inline]
-#[target_feature(enable = "neon,dotprod")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn tail_rows<F: Format>(
-    panel: &[F::Panel],
-    a: &[F::Act],
-    kb: usize,
-    i: usize,
-    n: usize,
-    out: &mut [f32],
-    ldo: usize,
-    g: usize,
-) {
-    // SAFETY: dotprod is guaranteed by the caller; slices are indexed with bounds checks.
-    unsafe {
-        match n {
-            1 => store(out, ldo, i, g, tile::<F, 1>(panel, rows(a, i, kb))),
-            2 => store(out, ldo, i, g, tile::<F, 2>(panel, rows(a, i, kb))),
-            3 => store(out, ldo, i, g, tile::<F, 3>(panel, rows(a, i, kb))),
-            _ => unreachable!("tail of 1..=3 rows"),
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn store(out: &mut [f32], ldo: usize, i: usize, n: usize, g: usize, sums: &Self::Sums) {
+        for (j, v) in sums.iter().enumerate().take(n) {
+            let dst = &mut out[out_at(ldo, i + j, g)];
+            // SAFETY: `dst` is exactly the 4 floats written.
+            unsafe { vst1q_f32(dst.as_mut_ptr(), *v) };
         }
     }
 }
@@ -213,24 +259,8 @@ unsafe fn gemm<F: Format>(
     out: &mut [f32],
     ldo: usize,
 ) {
-    if kb == 0 {
-        return; // no K blocks: no panels either
-    }
-    for (g, panel) in w.chunks_exact(kb).enumerate() {
-        let mut i = 0;
-        while i + TILE_M <= m {
-            // SAFETY: dotprod is guaranteed by the caller; rows `i..i + 4` exist.
-            unsafe {
-                let s = tile::<F, TILE_M>(panel, rows(a, i, kb));
-                store(out, ldo, i, g, s);
-            }
-            i += TILE_M;
-        }
-        if i < m {
-            // SAFETY: as above, for the 1..=3 remaining rows.
-            unsafe { tail_rows::<F>(panel, a, kb, i, m - i, out, ldo, g) };
-        }
-    }
+    // SAFETY: the caller guarantees dotprod; `DotTile` takes every height 1..=4.
+    unsafe { driver::gemm::<F, DotTile>(w, kb, a, m, out, ldo) }
 }
 
 /// Q8_0 panels x Q8_0 activations, see [`crate::matmul::GemmQ8_0Fn`].

@@ -2,11 +2,11 @@
 //! `sumf += (isum as f32 * dw) * da` per block and row, `isum = sum16 >> 4`.
 
 use core::arch::aarch64::{
-    float32x4_t, int32x4_t, int8x16_t, uint8x16_t, vaddq_f32, vandq_u8, vcvtq_f32_s32, vdupq_n_f32,
-    vdupq_n_u8, vld1q_f32, vld1q_u8, vmulq_f32, vreinterpretq_s8_u8, vshlq_n_u8, vshrq_n_s32,
+    float32x4_t, int32x4_t, int8x16_t, uint8x16_t, vaddq_f32, vandq_u8, vcvtq_n_f32_s32,
+    vdupq_n_u8, vld1q_f32, vld1q_u8, vmulq_f32, vreinterpretq_s8_u8, vshlq_n_u8,
 };
 
-use super::Format;
+use super::{dup_pair, Format};
 use crate::aarch64::asm::load_f16;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ4_0x4;
@@ -57,9 +57,21 @@ impl Format for Q4_0 {
 
     #[inline]
     #[target_feature(enable = "neon")]
-    unsafe fn act_scales(a: &BlockQ8_0) -> float32x4_t {
+    unsafe fn act_scale_values(a: &BlockQ8_0) -> [f32; 2] {
         // SAFETY: reads the 2 bytes of `a.d`; NEON is guaranteed by the caller.
-        vdupq_n_f32(unsafe { load_f16(&a.d) })
+        [unsafe { load_f16(&a.d) }, 0.0]
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn pair_scales(p: &BlockQ4_0x4, wp: usize) -> float32x4_t {
+        // SAFETY: forwarded from the caller (`wp < 2`).
+        unsafe { dup_pair(&p.d, wp) }
+    }
+
+    #[inline]
+    fn act_scales(d: float32x4_t, _s: float32x4_t) -> float32x4_t {
+        d
     }
 
     #[inline]
@@ -70,7 +82,9 @@ impl Format for Q4_0 {
         dw: float32x4_t,
         da: float32x4_t,
     ) -> float32x4_t {
-        let isum = vshrq_n_s32::<4>(sum16); // exact: every term is a multiple of 16
-        vaddq_f32(sumf, vmulq_f32(vmulq_f32(vcvtq_f32_s32(isum), dw), da))
+        // `scvtf #4`: sum16 / 16 as f32, exact (every term is a multiple of 16 and the
+        // quotient has at most 16 bits), so equal to `(sum16 >> 4) as f32`.
+        let isum = vcvtq_n_f32_s32::<4>(sum16);
+        vaddq_f32(sumf, vmulq_f32(vmulq_f32(isum, dw), da))
     }
 }

@@ -2,11 +2,11 @@
 //! `sumf += ((dw * da) * isum as f32) + mw * sa` per block and row.
 
 use core::arch::aarch64::{
-    float32x4_t, int32x4_t, int8x16_t, uint8x16_t, vaddq_f32, vandq_u8, vcvtq_f32_s32, vdupq_n_f32,
-    vdupq_n_u8, vld1q_f32, vld1q_u8, vmulq_f32, vreinterpretq_s8_u8, vshrq_n_u8,
+    float32x4_t, int32x4_t, int8x16_t, uint8x16_t, vaddq_f32, vandq_u8, vcvtq_f32_s32, vdupq_n_u8,
+    vld1q_f32, vld1q_u8, vmulq_f32, vreinterpretq_s8_u8, vshrq_n_u8,
 };
 
-use super::Format;
+use super::{dup_pair, Format};
 use crate::aarch64::asm::load_f16;
 use crate::formats::BlockQ8_1;
 use crate::pack::BlockQ4_1x4;
@@ -71,15 +71,27 @@ impl Format for Q4_1 {
 
     #[inline]
     #[target_feature(enable = "neon")]
-    unsafe fn act_scales(a: &BlockQ8_1) -> Affine {
+    unsafe fn act_scale_values(a: &BlockQ8_1) -> [f32; 2] {
         // SAFETY: reads the 2 bytes of `a.d` and of `a.s`; NEON is guaranteed by the
         // caller.
+        unsafe { [load_f16(&a.d), load_f16(&a.s)] }
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn pair_scales(p: &BlockQ4_1x4, wp: usize) -> Affine {
+        // SAFETY: forwarded from the caller (`wp < 2`).
         unsafe {
             Affine {
-                d: vdupq_n_f32(load_f16(&a.d)),
-                m: vdupq_n_f32(load_f16(&a.s)),
+                d: dup_pair(&p.d, wp),
+                m: dup_pair(&p.m, wp),
             }
         }
+    }
+
+    #[inline]
+    fn act_scales(d: float32x4_t, s: float32x4_t) -> Affine {
+        Affine { d, m: s }
     }
 
     #[inline]

@@ -1,11 +1,10 @@
 //! Q8_0 panels x Q8_0 activations: `sumf += isum as f32 * (dw * da)` per block and row.
 
 use core::arch::aarch64::{
-    float32x4_t, int32x4_t, int8x16_t, vaddq_f32, vcvtq_f32_s32, vdupq_n_f32, vld1q_f32, vld1q_s8,
-    vmulq_f32,
+    float32x4_t, int32x4_t, int8x16_t, vaddq_f32, vcvtq_f32_s32, vld1q_f32, vld1q_s8, vmulq_f32,
 };
 
-use super::Format;
+use super::{dup_pair, Format};
 use crate::aarch64::asm::load_f16;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ8_0x4;
@@ -41,9 +40,21 @@ impl Format for Q8_0 {
 
     #[inline]
     #[target_feature(enable = "neon")]
-    unsafe fn act_scales(a: &BlockQ8_0) -> float32x4_t {
+    unsafe fn act_scale_values(a: &BlockQ8_0) -> [f32; 2] {
         // SAFETY: reads the 2 bytes of `a.d`; NEON is guaranteed by the caller.
-        vdupq_n_f32(unsafe { load_f16(&a.d) })
+        [unsafe { load_f16(&a.d) }, 0.0]
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn pair_scales(p: &BlockQ8_0x4, wp: usize) -> float32x4_t {
+        // SAFETY: forwarded from the caller (`wp < 2`).
+        unsafe { dup_pair(&p.d, wp) }
+    }
+
+    #[inline]
+    fn act_scales(d: float32x4_t, _s: float32x4_t) -> float32x4_t {
+        d
     }
 
     #[inline]

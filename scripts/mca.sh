@@ -25,6 +25,16 @@ export CARGO_TARGET_DIR=${MCA_TARGET_DIR:-target/aarch64-mca}
 export RUSTC=${RUSTC:-/usr/bin/rustc}
 export CARGO_PROFILE_RELEASE_LTO=false
 
+# llvm-22 is not part of the cross setup (scripts/setup-cross.sh): installed here on demand.
+if [ ! -x "$LLVM/llvm-mca" ] || [ ! -x "$LLVM/llvm-objdump" ]; then
+    if [ "$(id -u)" = 0 ] && [ "$LLVM" = /usr/lib/llvm-22/bin ]; then
+        apt-get install -y --no-install-recommends llvm-22 >&2
+    else
+        echo "mca: no llvm-mca/llvm-objdump in $LLVM; run: apt-get install llvm-22 (as root)" >&2
+        exit 1
+    fi
+fi
+
 cargo build --quiet --release --target "$target" -p slimlm-kernels
 rlib="$CARGO_TARGET_DIR/$target/release/libslimlm_kernels.rlib"
 # MCA_KEEP=DIR keeps the cut loops (DIR/<kernel>-<sdot|smmla count>-<core>.s) for inspection.

@@ -6,7 +6,6 @@ use crate::dispatch::Isa;
 use crate::matmul::{GemmQ4_0Fn, GemmQ4_1Fn, GemmQ8_0Fn, Kernel};
 
 /// The matmul entries a tier may replace.
-#[allow(dead_code)] // read by the SIMD tiers as they land
 pub(crate) struct Table<'a> {
     pub q8_0: &'a mut Kernel<GemmQ8_0Fn>,
     pub q4_0: &'a mut Kernel<GemmQ4_0Fn>,

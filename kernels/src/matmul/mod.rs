@@ -14,7 +14,9 @@ pub mod scalar;
 
 use core::ops::Range;
 
-use crate::dispatch::{Isa, IsaError};
+use crate::dispatch::Isa;
+#[cfg(feature = "std")]
+use crate::dispatch::IsaError;
 use crate::formats::{BlockQ8_0, BlockQ8_1, GgmlType};
 use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PackedMatrix, PanelData, PANEL_ROWS};
 

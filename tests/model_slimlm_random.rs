@@ -19,6 +19,7 @@ use std::sync::Arc;
 use slimlm::gguf::GgufFile;
 use slimlm::kernels::formats::GgmlType;
 use slimlm::model::{Arch, LoadOptions, Model};
+use slimlm::runtime::session::KvType;
 use slimlm::runtime::Session;
 
 fn emulated() -> bool {
@@ -67,7 +68,7 @@ fn check_variant(variant: &str, layers: usize, ty: GgmlType) {
             "models/{}",
             p["last_logits_file"].as_str().unwrap()
         ));
-        let mut s = Session::new(&model, CTX_FOR_TESTS).unwrap();
+        let mut s = Session::with_kv_type(&model, CTX_FOR_TESTS, KvType::F32).unwrap();
         let all = s.eval_all(&ids).unwrap();
         let vocab = model.config.vocab_size;
         let got = &all[(ids.len() - 1) * vocab..];

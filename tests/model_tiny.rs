@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use slimlm::gguf::GgufFile;
 use slimlm::model::{Arch, LoadOptions, Model};
+use slimlm::runtime::session::KvType;
 use slimlm::runtime::Session;
 
 const ORACLE_TOLERANCE: f32 = 1e-4;
@@ -83,7 +84,7 @@ fn check_model(name: &str, arch: Arch) {
         let want = fixtures::f32_gz(&format!("tiny/{}", p["logits_file"].as_str().unwrap()));
         assert_eq!(want.len(), n * vocab, "{name} {prompt}: reference size");
 
-        let mut session = Session::new(&model, CONTEXT).unwrap();
+        let mut session = Session::with_kv_type(&model, CONTEXT, KvType::F32).unwrap();
         let all = session.eval_all(&ids).unwrap();
         assert_eq!(all.len(), n * vocab, "{name} {prompt}: eval_all size");
 
@@ -114,7 +115,7 @@ fn check_model(name: &str, arch: Arch) {
         );
 
         // Token-by-token decode through the KV cache reproduces the batched rows.
-        let mut session = Session::new(&model, CONTEXT).unwrap();
+        let mut session = Session::with_kv_type(&model, CONTEXT, KvType::F32).unwrap();
         for (t, &id) in ids.iter().enumerate() {
             let row = session.decode(id).unwrap();
             let batched = &all[t * vocab..(t + 1) * vocab];

@@ -13,9 +13,11 @@
 
 extern crate alloc;
 
+pub mod attention;
 pub mod dispatch;
 pub mod formats;
 pub mod matmul;
+pub mod ops_shim;
 pub mod pack;
 pub mod reference;
 mod tiers;

@@ -8,6 +8,8 @@ use clap::Args;
 use slimlm::chat::{ChatMessage, ChatTemplate};
 use slimlm::model::{LoadOptions, Model};
 use slimlm::runtime::sampler::SamplerConfig;
+use slimlm::runtime::session::KvType;
+use slimlm::runtime::{Session, SessionError};
 
 /// Model used when `--model` is not given; scripts/fetch-model.sh puts it there.
 pub const DEFAULT_MODEL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -24,6 +26,17 @@ pub struct ModelArgs {
     /// Cores to run on, e.g. "4-7" or "0,2" (default: the big cores).
     #[arg(long)]
     pub cpus: Option<String>,
+    /// KV cache storage: f16 (default), q8_0 (half the memory, for long documents) or f32
+    /// (exact).
+    #[arg(long, default_value = "f16", value_parser = parse_kv_type)]
+    pub kv_type: KvType,
+}
+
+fn parse_kv_type(s: &str) -> Result<KvType, String> {
+    [KvType::F16, KvType::Q8_0, KvType::F32]
+        .into_iter()
+        .find(|t| t.name() == s)
+        .ok_or_else(|| format!("unknown KV cache type {s:?} (expected f16, q8_0 or f32)"))
 }
 
 impl ModelArgs {
@@ -45,6 +58,11 @@ impl ModelArgs {
         };
         Model::load(&self.model, &options)
             .map_err(|e| format!("{}: {e}", self.model.display()).into())
+    }
+
+    /// A session of `ctx` positions with the requested KV cache type.
+    pub fn session<'m>(&self, model: &'m Model, ctx: usize) -> Result<Session<'m>, SessionError> {
+        Session::with_kv_type(model, ctx, self.kv_type)
     }
 }
 

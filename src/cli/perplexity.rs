@@ -39,9 +39,15 @@ pub fn run(args: &PerplexityArgs) -> Result<(), Box<dyn Error>> {
         args.ctx
     );
     let start = std::time::Instant::now();
-    let result = perplexity(&model, &tokens, args.ctx, |i, running| {
-        eprint!("[{}]{running:.4},", i + 1);
-    })?;
+    let result = perplexity(
+        &model,
+        &tokens,
+        args.ctx,
+        args.model.kv_type,
+        |i, running| {
+            eprint!("[{}]{running:.4},", i + 1);
+        },
+    )?;
     eprintln!();
     print_stdout(&format!(
         "Final estimate: PPL = {:.4} ({} chunks of {} tokens, {} scored, {:.1} s)\n",

@@ -6,7 +6,6 @@ use std::io::{self, BufRead, Write};
 use clap::Args;
 use slimlm::chat::ChatMessage;
 use slimlm::runtime::generate::{generate, GenerateOptions, Generation, StopReason};
-use slimlm::runtime::Session;
 
 use super::common::{chat_template, print_stdout, render, ModelArgs, SamplingArgs};
 
@@ -85,7 +84,7 @@ pub fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
         )
         .into());
     }
-    let mut session = Session::new(&model, args.ctx)?;
+    let mut session = args.model.session(&model, args.ctx)?;
     let options = GenerateOptions {
         max_tokens: args.max_tokens,
         sampler: args.sampling.config(),
@@ -134,7 +133,7 @@ pub fn chat(args: &ChatArgs) -> Result<(), Box<dyn Error>> {
     if template.is_none() {
         eprintln!("note: the model has no chat template; messages are joined by newlines");
     }
-    let mut session = Session::new(&model, args.ctx)?;
+    let mut session = args.model.session(&model, args.ctx)?;
     let mut messages = Vec::new();
     if let Some(system) = &args.system {
         messages.push(ChatMessage::new("system", system));

@@ -8,8 +8,8 @@ use super::matmul::{matmul, Compute, MatmulScratch};
 use super::weights::{Matrix, WeightLoader};
 use super::{llama, mpt, Arch, ModelError};
 use crate::runtime::kv_cache::KvCache;
+use slimlm_kernels::attention::{attend_tile, AttentionScratch, AttentionShape, QUERY_TILE};
 use slimlm_kernels::formats;
-use slimlm_kernels::reference::attention::{attention_head_f32, AttentionShape};
 use slimlm_kernels::reference::rope::rope_f32;
 
 /// The forward graph of a loaded model.
@@ -65,6 +65,9 @@ pub(crate) struct Scratch {
     pub k: Vec<f32>,
     pub v: Vec<f32>,
     pub attn: Vec<f32>,
+    /// Queries and attention outputs regrouped head-major ([head][token][head_dim]).
+    pub q_heads: Vec<f32>,
+    pub attn_heads: Vec<f32>,
     pub ff_a: Vec<f32>,
     pub ff_b: Vec<f32>,
     pub matmul: MatmulScratch,
@@ -164,34 +167,53 @@ impl RopeTable {
 }
 
 /// Stores this batch's K/V rows for `layer` and computes causal attention for every query
-/// row of `step.scratch.q` into `step.scratch.attn`, in parallel over (token, head).
+/// row of `step.scratch.q` into `step.scratch.attn`, in parallel over heads and tiles of
+/// queries. Queries are regrouped head-major first so that each task reads and writes one
+/// contiguous run.
 pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
     let c = step.config;
+    let (hd, heads, d) = (c.head_dim, c.n_heads, c.n_heads * c.head_dim);
     let kv_width = c.kv_width();
     let s = &mut *step.scratch;
     step.kv
         .store(layer, step.pos, &s.k[..n * kv_width], &s.v[..n * kv_width]);
-    let (k_cache, v_cache) = step.kv.layer(layer);
-    let q = &s.q[..n * c.d_model];
-    let attn = sized(&mut s.attn, n * c.n_heads * c.head_dim);
-    let scale = 1.0 / (c.head_dim as f32).sqrt();
-    let pos = step.pos;
+    let (k_rows, v_rows) = step.kv.layer(layer);
+    let shape = AttentionShape {
+        n_heads: heads,
+        n_kv_heads: c.n_kv_heads,
+        head_dim: hd,
+        scale: 1.0 / (hd as f32).sqrt(),
+    };
+    // [token][head][hd] -> [head][token][hd]
+    let q_heads = sized(&mut s.q_heads, n * d);
+    for (t, row) in s.q[..n * d].chunks_exact(d).enumerate() {
+        for (h, qh) in row.chunks_exact(hd).enumerate() {
+            q_heads[(h * n + t) * hd..][..hd].copy_from_slice(qh);
+        }
+    }
+    let out_heads = sized(&mut s.attn_heads, n * d);
+    let (pos, ops) = (step.pos, step.cx.ops);
+    let q_heads = &s.q_heads[..n * d];
     step.cx.pool.install(|| {
-        attn.par_chunks_mut(c.head_dim).enumerate().for_each_init(
-            Vec::new,
-            |scores, (task, out)| {
-                let (t, h) = (task / c.n_heads, task % c.n_heads);
-                let shape = AttentionShape {
-                    n_heads: c.n_heads,
-                    n_kv_heads: c.n_kv_heads,
-                    head_dim: c.head_dim,
-                    n_keys: pos + t + 1,
-                    scale,
-                };
-                scores.resize(shape.n_keys, 0.0);
-                let qh = &q[(t * c.n_heads + h) * c.head_dim..][..c.head_dim];
-                attention_head_f32(&shape, h, qh, k_cache, v_cache, scores, out);
-            },
-        )
+        out_heads
+            .par_chunks_mut(n * hd)
+            .enumerate()
+            .for_each(|(h, head_out)| {
+                let q = &q_heads[h * n * hd..(h + 1) * n * hd];
+                head_out
+                    .par_chunks_mut(QUERY_TILE * hd)
+                    .zip(q.par_chunks(QUERY_TILE * hd))
+                    .enumerate()
+                    .for_each_init(AttentionScratch::default, |scratch, (t, (o, q))| {
+                        let first = pos + t * QUERY_TILE;
+                        attend_tile(ops, &shape, h, q, first, k_rows, v_rows, o, scratch);
+                    });
+            })
     });
+    let attn = sized(&mut s.attn, n * d);
+    for (t, row) in attn.chunks_exact_mut(d).enumerate() {
+        for (h, oh) in row.chunks_exact_mut(hd).enumerate() {
+            oh.copy_from_slice(&s.attn_heads[(h * n + t) * hd..][..hd]);
+        }
+    }
 }

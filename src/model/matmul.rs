@@ -18,6 +18,7 @@ use slimlm_kernels::formats::{
     self, BlockQ4K, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
 };
 use slimlm_kernels::matmul::{Activations, Kernels};
+use slimlm_kernels::ops_shim::Ops;
 use slimlm_kernels::pack::{PackedMatrix, PANEL_ROWS};
 use slimlm_kernels::reference::dot;
 
@@ -26,6 +27,7 @@ use slimlm_kernels::reference::dot;
 pub struct Compute<'a> {
     pub pool: &'a Pool,
     pub kernels: &'a Kernels,
+    pub ops: &'a Ops,
 }
 
 /// Reusable buffers of the matrix products (activations quantized once per product, and

@@ -22,6 +22,7 @@ use crate::tokenizer::{Tokenizer, TokenizerError};
 use slimlm_kernels::dispatch::{Isa, IsaError};
 use slimlm_kernels::formats::{FormatError, GgmlType};
 use slimlm_kernels::matmul::Kernels;
+use slimlm_kernels::ops_shim::Ops;
 use weights::WeightLoader;
 
 /// Why a model cannot be loaded or run.
@@ -79,6 +80,7 @@ pub struct Model {
     pub(crate) graph: graph::Forward,
     pub(crate) pool: Pool,
     pub(crate) kernels: Kernels,
+    pub(crate) ops: Ops,
     /// Which kernel serves each weight type of the model's matrices.
     kernel_report: Vec<(GgmlType, &'static str)>,
     file: Arc<GgufFile>,
@@ -145,6 +147,7 @@ impl Model {
             graph,
             pool,
             kernels,
+            ops: Ops,
             kernel_report,
             file,
         })

@@ -5,7 +5,7 @@
 //! second half of each chunk is scored: the negative log-likelihood of token `j + 1` given
 //! the logits at `j`, for `j` in `ctx/2 .. ctx-1`.
 
-use super::session::{Session, SessionError};
+use super::session::{KvType, Session, SessionError};
 use crate::model::Model;
 
 /// The result of [`perplexity`].
@@ -35,6 +35,7 @@ pub fn perplexity(
     model: &Model,
     tokens: &[u32],
     ctx: usize,
+    kv_type: KvType,
     mut on_chunk: impl FnMut(usize, f64),
 ) -> Result<Perplexity, PerplexityError> {
     if ctx < 4 {
@@ -50,7 +51,7 @@ pub fn perplexity(
     let bos = model.tokenizer.bos().filter(|_| model.tokenizer.add_bos());
     let vocab = model.config.vocab_size;
     let first = ctx / 2;
-    let mut session = Session::new(model, ctx)?;
+    let mut session = Session::with_kv_type(model, ctx, kv_type)?;
     let mut nll = 0.0f64;
     let mut count = 0usize;
     let mut per_chunk = Vec::new();

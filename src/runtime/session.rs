@@ -7,6 +7,7 @@ use crate::model::graph::{Forward, LogitsFor, RopeTable, Scratch, Step};
 use crate::model::matmul::Compute;
 use crate::model::{Arch, Model};
 use crate::runtime::kv_cache::KvCache;
+pub use slimlm_kernels::attention::KvType;
 
 /// Why a session call was refused. Nothing is changed when an error is returned.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub enum SessionError {
     BadToken { id: u32, index: usize, vocab: usize },
     #[error("nothing to evaluate: the token list is empty")]
     Empty,
+    #[error("a {ty} KV cache needs head_dim a multiple of 32; this model's is {head_dim}")]
+    KvType { ty: &'static str, head_dim: usize },
     #[error("cannot rewind to position {to}: only {position} tokens are in the context")]
     BadRewind { to: usize, position: usize },
 }
@@ -42,11 +45,27 @@ pub struct Session<'m> {
 }
 
 impl<'m> Session<'m> {
-    /// A session whose KV cache holds `context` positions. MPT's learned position table
-    /// limits it to the trained context; RoPE models may go past their trained context
-    /// (quality then degrades), up to 8x it.
+    /// A session whose f16 KV cache holds `context` positions. MPT's learned position
+    /// table limits it to the trained context; RoPE models may go past their trained
+    /// context (quality then degrades), up to 8x it.
     pub fn new(model: &'m Model, context: usize) -> Result<Session<'m>, SessionError> {
+        Self::with_kv_type(model, context, KvType::F16)
+    }
+
+    /// As [`Session::new`], with the KV cache stored as `kv_type` (f32 is exact, f16 the
+    /// default, Q8_0 half of f16's memory).
+    pub fn with_kv_type(
+        model: &'m Model,
+        context: usize,
+        kv_type: KvType,
+    ) -> Result<Session<'m>, SessionError> {
         let c = &model.config;
+        if kv_type == KvType::Q8_0 && !c.head_dim.is_multiple_of(32) {
+            return Err(SessionError::KvType {
+                ty: kv_type.name(),
+                head_dim: c.head_dim,
+            });
+        }
         let max = match c.arch {
             Arch::Mpt => c.context_length,
             _ => c.context_length.saturating_mul(8),
@@ -59,7 +78,7 @@ impl<'m> Session<'m> {
         }
         Ok(Session {
             model,
-            kv: KvCache::new(c.n_layers, c.kv_width(), context),
+            kv: KvCache::new(kv_type, c.n_layers, c.kv_width(), context),
             rope: RopeTable::new(c, context),
             scratch: Scratch::default(),
             logits: Vec::new(),
@@ -173,6 +192,7 @@ impl<'m> Session<'m> {
             cx: Compute {
                 pool: &model.pool,
                 kernels: &model.kernels,
+                ops: &model.ops,
             },
             kv: &mut self.kv,
             rope: &self.rope,

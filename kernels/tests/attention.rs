@@ -1,0 +1,303 @@
+//! Online-softmax attention against the f64 full-softmax reference, and its exact
+//! invariants:
+//! - prefill (a tile of queries) equals decode (one query at a time) bit for bit;
+//! - an f16 cache gives the bits of an f32 cache holding the same (f16-rounded) values;
+//! - every tier gives the scalar tier's bits;
+//! - a Q8_0 cache stays within the error its 8-bit rows allow.
+//!
+//! Tolerances: F32 caches within 2e-5 of the output scale (|out| <= max |v|): the online
+//! softmax rescales in f32 and the exponentials use the f32 vector exp (relative error ~
+//! 1e-7 each), against an f64 reference. Q8_0 within 2% of the output scale: keys and
+//! query are rounded to 8 bits (relative step 1/127 per element) before the dot products,
+//! which perturbs scores by up to ~|q||k|/127 before the softmax.
+
+use proptest::prelude::*;
+use slimlm_kernels::attention::{
+    attend_one, attend_tile, AttentionScratch, AttentionShape, KvRows, KV_BLOCK,
+};
+use slimlm_kernels::formats::{f16_to_f32, f32_to_f16, quantize_blocks, BlockQ8_0};
+use slimlm_kernels::ops_shim::Ops;
+use slimlm_kernels::reference::attention::{attention_head_f32, AttentionShape as RefShape};
+
+/// splitmix64: a reproducible value stream per case.
+struct Rng(u64);
+
+impl Rng {
+    fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        lo + (hi - lo) * ((z >> 40) as f32 / (1u64 << 24) as f32)
+    }
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// The op tables this CPU runs.
+fn tiers() -> Vec<Ops> {
+    vec![Ops]
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    /// Cached positions before the queries.
+    pos: usize,
+    /// Queries evaluated together.
+    queries: usize,
+    seed: u64,
+    /// Spread of the values: large spreads make peaked softmaxes.
+    spread: f32,
+}
+
+fn cases() -> impl Strategy<Value = Case> {
+    (
+        1usize..=16,
+        prop_oneof![Just(64usize), Just(128), Just(32)],
+        prop_oneof![0usize..=3, 0usize..=70, 0usize..=400],
+        prop_oneof![1usize..=3, 1usize..=20],
+        any::<u64>(),
+        prop_oneof![Just(0.1f32), Just(1.0), Just(8.0)],
+    )
+        .prop_flat_map(|(heads, hd, pos, queries, seed, spread)| {
+            let divisors: Vec<usize> = (1..=heads).filter(|d| heads % d == 0).collect();
+            proptest::sample::select(divisors).prop_map(move |kv_heads| Case {
+                heads,
+                kv_heads,
+                head_dim: hd,
+                pos,
+                queries,
+                seed,
+                spread,
+            })
+        })
+}
+
+struct Data {
+    shape: AttentionShape,
+    /// [query][head][head_dim]
+    q: Vec<f32>,
+    /// [position][kv_head][head_dim], f16-representable so every cache type holds them.
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
+
+fn data(c: &Case) -> Data {
+    let shape = AttentionShape {
+        n_heads: c.heads,
+        n_kv_heads: c.kv_heads,
+        head_dim: c.head_dim,
+        scale: 1.0 / (c.head_dim as f32).sqrt(),
+    };
+    let mut rng = Rng(c.seed);
+    let positions = c.pos + c.queries;
+    let mut gen = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| f16_to_f32(f32_to_f16(rng.uniform(-c.spread, c.spread))))
+            .collect()
+    };
+    Data {
+        q: gen(c.queries * c.heads * c.head_dim),
+        k: gen(positions * shape.kv_width()),
+        v: gen(positions * shape.kv_width()),
+        shape,
+    }
+}
+
+/// Head `h` of every query, contiguous ([query][head_dim]).
+fn head_queries(d: &Data, queries: usize, h: usize) -> Vec<f32> {
+    let hd = d.shape.head_dim;
+    (0..queries)
+        .flat_map(|t| d.q[(t * d.shape.n_heads + h) * hd..][..hd].to_vec())
+        .collect()
+}
+
+/// The f64 full-softmax reference for query `t` of head `h`.
+fn reference(d: &Data, pos: usize, t: usize, h: usize, k: &[f32], v: &[f32]) -> Vec<f32> {
+    let hd = d.shape.head_dim;
+    let shape = RefShape {
+        n_heads: d.shape.n_heads,
+        n_kv_heads: d.shape.n_kv_heads,
+        head_dim: hd,
+        n_keys: pos + t + 1,
+        scale: d.shape.scale,
+    };
+    let mut scores = vec![0.0; shape.n_keys];
+    let mut out = vec![0.0; hd];
+    let q = &d.q[(t * d.shape.n_heads + h) * hd..][..hd];
+    attention_head_f32(&shape, h, q, k, v, &mut scores, &mut out);
+    out
+}
+
+fn to_f16(x: &[f32]) -> Vec<u16> {
+    x.iter().map(|&v| f32_to_f16(v)).collect()
+}
+
+fn to_q8_0(x: &[f32]) -> Vec<BlockQ8_0> {
+    let mut blocks = vec![BlockQ8_0 { d: 0, qs: [0; 32] }; x.len() / 32];
+    quantize_blocks(x, &mut blocks).unwrap();
+    blocks
+}
+
+fn dequantize(blocks: &[BlockQ8_0]) -> Vec<f32> {
+    blocks
+        .iter()
+        .flat_map(|b| b.qs.map(|q| f16_to_f32(b.d) * f32::from(q)))
+        .collect()
+}
+
+fn max_abs(x: &[f32]) -> f32 {
+    x.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+fn check_case(c: &Case) -> Result<(), TestCaseError> {
+    let d = data(c);
+    let (hd, queries) = (c.head_dim, c.queries);
+    let k16 = to_f16(&d.k);
+    let v16 = to_f16(&d.v);
+    let (kq, vq) = (to_q8_0(&d.k), to_q8_0(&d.v));
+    let (kq_f, vq_f) = (dequantize(&kq), dequantize(&vq));
+    let scale_v = max_abs(&d.v).max(f32::MIN_POSITIVE);
+    let mut scratch = AttentionScratch::default();
+    let tiers = tiers();
+    for h in 0..c.heads {
+        let q = head_queries(&d, queries, h);
+        let mut first: Option<Vec<f32>> = None;
+        for ops in &tiers {
+            // Prefill tile over the F32 cache.
+            let mut tile = vec![0.0; queries * hd];
+            let (k, v) = (KvRows::F32(&d.k), KvRows::F32(&d.v));
+            attend_tile(ops, &d.shape, h, &q, c.pos, k, v, &mut tile, &mut scratch);
+            // Decode, one query at a time, gives the same bits.
+            for t in 0..queries {
+                let mut one = vec![0.0; hd];
+                let qt = &q[t * hd..(t + 1) * hd];
+                attend_one(
+                    ops,
+                    &d.shape,
+                    h,
+                    qt,
+                    c.pos + t,
+                    k,
+                    v,
+                    &mut one,
+                    &mut scratch,
+                );
+                let same = one
+                    .iter()
+                    .zip(&tile[t * hd..])
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                prop_assert!(same, "head {h} query {t}: decode differs from prefill");
+            }
+            // The f16 cache of the same values gives the same bits.
+            let mut f16_out = vec![0.0; queries * hd];
+            let (k, v) = (KvRows::F16(&k16), KvRows::F16(&v16));
+            attend_tile(
+                ops,
+                &d.shape,
+                h,
+                &q,
+                c.pos,
+                k,
+                v,
+                &mut f16_out,
+                &mut scratch,
+            );
+            prop_assert!(
+                f16_out
+                    .iter()
+                    .zip(&tile)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "head {h}: f16 cache differs from f32 cache of the same values"
+            );
+            // Every tier gives the first tier's bits.
+            match &first {
+                None => first = Some(tile.clone()),
+                Some(f) => prop_assert!(
+                    f.iter().zip(&tile).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "head {h}: tiers differ"
+                ),
+            }
+            // Against the f64 full softmax.
+            for t in 0..queries {
+                let want = reference(&d, c.pos, t, h, &d.k, &d.v);
+                let err = max_abs_diff(&tile[t * hd..(t + 1) * hd], &want);
+                prop_assert!(
+                    err <= 2e-5 * scale_v,
+                    "head {h} query {t}: f32 cache off by {err} (scale {scale_v})"
+                );
+            }
+            // Q8_0 cache, against the reference over the dequantized rows.
+            let mut q8_out = vec![0.0; queries * hd];
+            let (k, v) = (KvRows::Q8_0(&kq), KvRows::Q8_0(&vq));
+            attend_tile(ops, &d.shape, h, &q, c.pos, k, v, &mut q8_out, &mut scratch);
+            for t in 0..queries {
+                let want = reference(&d, c.pos, t, h, &kq_f, &vq_f);
+                let err = max_abs_diff(&q8_out[t * hd..(t + 1) * hd], &want);
+                prop_assert!(
+                    err <= 2e-2 * scale_v * c.spread.max(1.0),
+                    "head {h} query {t}: q8_0 cache off by {err} (scale {scale_v})"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn online_softmax_matches_the_full_softmax(c in cases()) {
+        check_case(&c)?;
+    }
+}
+
+#[test]
+fn long_context_and_block_edges() {
+    // Positions straddling KV_BLOCK boundaries, and one query at 2047.
+    for (pos, queries) in [
+        (KV_BLOCK - 1, 2),
+        (KV_BLOCK, 1),
+        (3 * KV_BLOCK - 3, 9),
+        (2047, 1),
+    ] {
+        let c = Case {
+            heads: 2,
+            kv_heads: 1,
+            head_dim: 64,
+            pos,
+            queries,
+            seed: pos as u64,
+            spread: 2.0,
+        };
+        check_case(&c).unwrap();
+    }
+}
+
+#[test]
+fn infinite_scores_give_no_nan_from_masking() {
+    // A -inf key score (query and key of huge opposite values) is weighed 0, and the
+    // other keys share the weight.
+    let shape = AttentionShape {
+        n_heads: 1,
+        n_kv_heads: 1,
+        head_dim: 32,
+        scale: 1.0,
+    };
+    let q = vec![1.0f32; 32];
+    let mut k = vec![0.0f32; 3 * 32];
+    k[..32].fill(-f32::MAX);
+    let v: Vec<f32> = (0..3 * 32).map(|i| (i / 32) as f32).collect();
+    let mut out = vec![0.0; 32];
+    let mut scratch = AttentionScratch::default();
+    for ops in tiers() {
+        let (kr, vr) = (KvRows::F32(&k), KvRows::F32(&v));
+        attend_one(&ops, &shape, 0, &q, 2, kr, vr, &mut out, &mut scratch);
+        assert!(out.iter().all(|&o| o == 1.5), "{out:?}");
+    }
+}

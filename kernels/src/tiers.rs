@@ -3,22 +3,19 @@
 //! one, and the table's `kernel_name` says so (logged at model load), never silently.
 
 use crate::dispatch::Isa;
-use crate::matmul::{GemmQ4_0Fn, GemmQ4_1Fn, GemmQ8_0Fn, Kernel};
+use crate::matmul::{GemmQ4_0Fn, GemmQ4_1Fn, GemmQ8_0Fn, Kernel, QuantizeQ8_0Fn, QuantizeQ8_1Fn};
 
 /// The matmul entries a tier may replace.
 pub(crate) struct Table<'a> {
     pub q8_0: &'a mut Kernel<GemmQ8_0Fn>,
     pub q4_0: &'a mut Kernel<GemmQ4_0Fn>,
     pub q4_1: &'a mut Kernel<GemmQ4_1Fn>,
+    pub quantize_q8_0: &'a mut Kernel<QuantizeQ8_0Fn>,
+    pub quantize_q8_1: &'a mut Kernel<QuantizeQ8_1Fn>,
 }
 
-pub(crate) fn install(
-    isa: Isa,
-    q8_0: &mut Kernel<GemmQ8_0Fn>,
-    q4_0: &mut Kernel<GemmQ4_0Fn>,
-    q4_1: &mut Kernel<GemmQ4_1Fn>,
-) {
-    let mut table = Table { q8_0, q4_0, q4_1 };
+pub(crate) fn install(isa: Isa, table: Table<'_>) {
+    let mut table = table;
     match isa {
         Isa::Scalar => {}
         #[cfg(target_arch = "aarch64")]

@@ -17,7 +17,7 @@ use crate::runtime::threads::Pool;
 use slimlm_kernels::formats::{
     self, BlockQ4K, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
 };
-use slimlm_kernels::matmul::{Activations, Kernels};
+use slimlm_kernels::matmul::{Activations, Kernels, MatmulError};
 use slimlm_kernels::ops_shim::Ops;
 use slimlm_kernels::pack::{PackedMatrix, PANEL_ROWS};
 use slimlm_kernels::reference::dot;
@@ -87,9 +87,20 @@ fn packed_matmul(
     cx: Compute<'_>,
 ) {
     let (n, k) = (w.rows, w.cols);
+    let kernels = cx.kernels;
     let acts = match w.ty() {
-        GgmlType::Q4_1 => Activations::Q8_1(quantize_rows(x, k, &mut scratch.q8_1)),
-        _ => Activations::Q8_0(quantize_rows(x, k, &mut scratch.q8_0)),
+        GgmlType::Q4_1 => Activations::Q8_1(quantize_rows_with(
+            x,
+            k,
+            &mut scratch.q8_1,
+            |row, blocks| kernels.quantize_q8_1(row, blocks),
+        )),
+        _ => Activations::Q8_0(quantize_rows_with(
+            x,
+            k,
+            &mut scratch.q8_0,
+            |row, blocks| kernels.quantize_q8_0(row, blocks),
+        )),
     };
     let groups = w.groups();
     // About four tasks per thread, at least 4 groups (16 rows) each.
@@ -172,6 +183,25 @@ fn quantize_rows<'a, B: QuantizeBlock>(x: &[f32], k: usize, buf: &'a mut Vec<B>)
     for (row, blocks) in x.chunks_exact(k).zip(buf.chunks_exact_mut(per_row)) {
         // Lengths match by construction: k is a whole number of blocks (checked at load).
         if let Err(e) = formats::quantize_blocks(row, blocks) {
+            unreachable!("activation row of {k} values: {e}");
+        }
+    }
+    buf
+}
+
+/// Quantizes each `k`-wide row of `x` into `buf` (resized) with the tier's quantizer and
+/// returns the blocks.
+fn quantize_rows_with<'a, B: QuantizeBlock>(
+    x: &[f32],
+    k: usize,
+    buf: &'a mut Vec<B>,
+    quantize: impl Fn(&[f32], &mut [B]) -> Result<(), MatmulError>,
+) -> &'a [B] {
+    let per_row = k / B::ELEMS;
+    buf.resize(x.len() / k * per_row, B::zeroed());
+    for (row, blocks) in x.chunks_exact(k).zip(buf.chunks_exact_mut(per_row)) {
+        // Lengths match by construction: k is a whole number of blocks (checked at load).
+        if let Err(e) = quantize(row, blocks) {
             unreachable!("activation row of {k} values: {e}");
         }
     }

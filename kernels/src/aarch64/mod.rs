@@ -9,10 +9,19 @@ pub(crate) mod neon;
 pub(crate) mod quantize;
 
 use crate::dispatch::Isa;
+use crate::matmul::Kernel;
 use crate::tiers::Table;
 
 pub(crate) fn install(isa: Isa, table: &mut Table<'_>) {
     neon::install(table);
+    *table.quantize_q8_0 = Kernel {
+        name: "quantize_row_q8_0_neon",
+        run: quantize::quantize_row_q8_0_neon,
+    };
+    *table.quantize_q8_1 = Kernel {
+        name: "quantize_row_q8_1_neon",
+        run: quantize::quantize_row_q8_1_neon,
+    };
     if matches!(isa, Isa::Dotprod | Isa::I8mm) {
         dotprod::install(table);
     }

@@ -100,7 +100,6 @@ fn store_qs(qs: &mut [i8; QK], q: [int8x16_t; 2]) {
 /// # Panics
 /// If `x.len() != 32 * out.len()`.
 #[target_feature(enable = "neon")]
-#[allow(dead_code)] // the runtime's safe dispatcher calls it (being wired)
 pub(crate) unsafe fn quantize_row_q8_0_neon(x: &[f32], out: &mut [BlockQ8_0]) {
     assert_eq!(x.len(), QK * out.len(), "Q8_0 row: 32 values per block");
     for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {
@@ -120,7 +119,6 @@ pub(crate) unsafe fn quantize_row_q8_0_neon(x: &[f32], out: &mut [BlockQ8_0]) {
 /// # Panics
 /// If `x.len() != 32 * out.len()`.
 #[target_feature(enable = "neon")]
-#[allow(dead_code)] // the runtime's safe dispatcher calls it (being wired)
 pub(crate) unsafe fn quantize_row_q8_1_neon(x: &[f32], out: &mut [BlockQ8_1]) {
     assert_eq!(x.len(), QK * out.len(), "Q8_1 row: 32 values per block");
     for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {

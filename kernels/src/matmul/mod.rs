@@ -30,6 +30,12 @@ pub type GemmQ4_0Fn =
 pub type GemmQ4_1Fn =
     unsafe fn(w: &[BlockQ4_1x4], kb: usize, a: &[BlockQ8_1], m: usize, out: &mut [f32], ldo: usize);
 
+/// f32 row -> Q8_0 blocks (`x.len() == 32 * out.len()`), bit-identical to the scalar
+/// quantizer.
+pub type QuantizeQ8_0Fn = unsafe fn(x: &[f32], out: &mut [BlockQ8_0]);
+/// f32 row -> Q8_1 blocks, bit-identical to the scalar quantizer.
+pub type QuantizeQ8_1Fn = unsafe fn(x: &[f32], out: &mut [BlockQ8_1]);
+
 /// One implementation of a format's product, with the name logs and tests show.
 #[derive(Clone, Copy)]
 pub struct Kernel<F> {
@@ -82,6 +88,8 @@ pub struct Kernels {
     q8_0: Kernel<GemmQ8_0Fn>,
     q4_0: Kernel<GemmQ4_0Fn>,
     q4_1: Kernel<GemmQ4_1Fn>,
+    quantize_q8_0: Kernel<QuantizeQ8_0Fn>,
+    quantize_q8_1: Kernel<QuantizeQ8_1Fn>,
 }
 
 impl Kernels {
@@ -121,9 +129,55 @@ impl Kernels {
                 name: "gemm_q4_1x4x8_q8_1_scalar",
                 run: scalar::gemm_q4_1,
             },
+            quantize_q8_0: Kernel {
+                name: "quantize_row_q8_0_scalar",
+                run: scalar::quantize_row_q8_0,
+            },
+            quantize_q8_1: Kernel {
+                name: "quantize_row_q8_1_scalar",
+                run: scalar::quantize_row_q8_1,
+            },
         };
-        crate::tiers::install(isa, &mut k.q8_0, &mut k.q4_0, &mut k.q4_1);
+        let table = crate::tiers::Table {
+            q8_0: &mut k.q8_0,
+            q4_0: &mut k.q4_0,
+            q4_1: &mut k.q4_1,
+            quantize_q8_0: &mut k.quantize_q8_0,
+            quantize_q8_1: &mut k.quantize_q8_1,
+        };
+        crate::tiers::install(isa, table);
         k
+    }
+
+    /// Quantizes the f32 row `x` into Q8_0 blocks with this tier's quantizer
+    /// (bit-identical to [`crate::formats::quantize_blocks`]).
+    pub fn quantize_q8_0(&self, x: &[f32], out: &mut [BlockQ8_0]) -> Result<(), MatmulError> {
+        if x.len() != 32 * out.len() {
+            return Err(MatmulError::Shape("a Q8_0 row is 32 values per block"));
+        }
+        // SAFETY: the table's entries run on this CPU (see `Kernels`); lengths checked.
+        unsafe { (self.quantize_q8_0.run)(x, out) };
+        Ok(())
+    }
+
+    /// As [`Kernels::quantize_q8_0`], into Q8_1 blocks.
+    pub fn quantize_q8_1(&self, x: &[f32], out: &mut [BlockQ8_1]) -> Result<(), MatmulError> {
+        if x.len() != 32 * out.len() {
+            return Err(MatmulError::Shape("a Q8_1 row is 32 values per block"));
+        }
+        // SAFETY: as in `quantize_q8_0`.
+        unsafe { (self.quantize_q8_1.run)(x, out) };
+        Ok(())
+    }
+
+    /// The quantizer that serves activations of type `ty` (Q8_0 or Q8_1), for logs and
+    /// tests.
+    pub fn quantizer_name(&self, ty: GgmlType) -> &'static str {
+        match ty {
+            GgmlType::Q8_0 => self.quantize_q8_0.name,
+            GgmlType::Q8_1 => self.quantize_q8_1.name,
+            _ => "none",
+        }
     }
 
     /// The tier this table was built for.

@@ -119,3 +119,24 @@ pub unsafe fn gemm_q4_1(
         }
     }
 }
+
+/// Q8_0 activation quantizer of the scalar tier: [`crate::formats::quantize_blocks`].
+///
+/// # Safety
+/// None beyond the signature (unsafe only to fit [`super::QuantizeQ8_0Fn`]); the caller
+/// passes `x.len() == 32 * out.len()`.
+pub unsafe fn quantize_row_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
+    if let Err(e) = crate::formats::quantize_blocks(x, out) {
+        unreachable!("Q8_0 row of {} values: {e}", x.len());
+    }
+}
+
+/// Q8_1 activation quantizer of the scalar tier.
+///
+/// # Safety
+/// As [`quantize_row_q8_0`].
+pub unsafe fn quantize_row_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
+    if let Err(e) = crate::formats::quantize_blocks(x, out) {
+        unreachable!("Q8_1 row of {} values: {e}", x.len());
+    }
+}

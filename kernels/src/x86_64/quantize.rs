@@ -127,7 +127,6 @@ fn quantize_block(x: &[f32; QK]) -> (f32, __m256i, i32) {
 /// # Panics
 /// If `x.len() != 32 * out.len()`.
 #[target_feature(enable = "avx2")]
-#[allow(dead_code)] // the runtime's safe dispatcher calls it (being wired)
 pub(crate) fn quantize_row_q8_0_avx2(x: &[f32], out: &mut [BlockQ8_0]) {
     assert_eq!(x.len(), QK * out.len(), "Q8_0 row: 32 values per block");
     for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {
@@ -147,7 +146,6 @@ pub(crate) fn quantize_row_q8_0_avx2(x: &[f32], out: &mut [BlockQ8_0]) {
 /// # Panics
 /// If `x.len() != 32 * out.len()`.
 #[target_feature(enable = "avx2")]
-#[allow(dead_code)] // the runtime's safe dispatcher calls it (being wired)
 pub(crate) fn quantize_row_q8_1_avx2(x: &[f32], out: &mut [BlockQ8_1]) {
     assert_eq!(x.len(), QK * out.len(), "Q8_1 row: 32 values per block");
     for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {

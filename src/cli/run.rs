@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Stop when the output contains this text (repeatable).
     #[arg(long = "stop")]
     pub stop: Vec<String>,
+    /// Print where the time goes, per kind of operation, for the prompt and for decode.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 #[derive(Args)]
@@ -85,6 +88,7 @@ pub fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
         .into());
     }
     let mut session = args.model.session(&model, args.ctx)?;
+    session.set_profiling(args.profile);
     let options = GenerateOptions {
         max_tokens: args.max_tokens,
         sampler: args.sampling.config(),
@@ -101,6 +105,18 @@ pub fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
     }
     print_stdout("\n")?;
     report(&generation);
+    if let Some(prefill) = &generation.prefill_profile {
+        eprintln!(
+            "\nprofile of the prompt ({} tokens):",
+            generation.stats.prompt_tokens
+        );
+        eprint!("{}", prefill.render());
+        eprintln!(
+            "\nprofile of decode ({} steps):",
+            generation.stats.generated_tokens.saturating_sub(1)
+        );
+        eprint!("{}", session.profile().render());
+    }
     Ok(())
 }
 

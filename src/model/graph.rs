@@ -8,6 +8,7 @@ use super::matmul::{matmul, Compute, MatmulScratch};
 use super::weights::{Matrix, WeightLoader};
 use super::{llama, mpt, Arch, ModelError};
 use crate::runtime::kv_cache::KvCache;
+use crate::runtime::profile::Profile;
 use slimlm_kernels::attention::{attend_tile, AttentionScratch, AttentionShape, QUERY_TILE};
 use slimlm_kernels::formats;
 use slimlm_kernels::reference::rope::rope_f32;
@@ -34,6 +35,7 @@ pub(crate) struct Step<'a> {
     pub kv: &'a mut KvCache,
     pub rope: &'a RopeTable,
     pub scratch: &'a mut Scratch,
+    pub profile: &'a mut Profile,
     /// Position of the first token of the batch.
     pub pos: usize,
 }

@@ -10,6 +10,7 @@ use super::graph::{add_in_place, attend, embed, lm_head, sized, LogitsFor, Step}
 use super::matmul::matmul;
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
+use crate::runtime::profile::Op;
 use slimlm_kernels::reference::activation::swiglu_inplace;
 use slimlm_kernels::reference::norm::rmsnorm_f32;
 
@@ -87,34 +88,57 @@ impl Llama {
         // while the layers borrow it; they go back at the end for reuse.
         let mut x_buf = std::mem::take(&mut step.scratch.x);
         let x = sized(&mut x_buf, n * d);
+        let t = step.profile.start();
         embed(&self.token_embd, tokens, x);
+        step.profile.stop(Op::Embed, t);
 
         for (li, layer) in self.layers.iter().enumerate() {
             let s = &mut *step.scratch;
+            let prof = &mut *step.profile;
+            let t = prof.start();
             let h = sized(&mut s.h, n * d);
             rms_rows(x, &layer.attn_norm, c.norm_eps, h);
+            prof.stop(Op::Norm, t);
+            let t = prof.start();
             let q = sized(&mut s.q, n * d);
             matmul(&layer.wq, layer.bq.as_deref(), h, n, q, &mut s.matmul, cx);
             let k = sized(&mut s.k, n * kv);
             matmul(&layer.wk, layer.bk.as_deref(), h, n, k, &mut s.matmul, cx);
             let v = sized(&mut s.v, n * kv);
             matmul(&layer.wv, layer.bv.as_deref(), h, n, v, &mut s.matmul, cx);
+            prof.stop(Op::AttnMatmul, t);
+            let t = prof.start();
             step.rope.apply(c, &mut s.q[..n * d], d, step.pos);
             step.rope.apply(c, &mut s.k[..n * kv], kv, step.pos);
+            prof.stop(Op::Rope, t);
+            let t = prof.start();
             attend(&mut step, li, n);
+            step.profile.stop(Op::Attention, t);
 
             let s = &mut *step.scratch;
+            let prof = &mut *step.profile;
+            let t = prof.start();
             let o = sized(&mut s.h, n * d);
             matmul(&layer.wo, None, &s.attn[..n * d], n, o, &mut s.matmul, cx);
+            prof.stop(Op::AttnMatmul, t);
+            let t = prof.start();
             add_in_place(x, o);
+            prof.stop(Op::Residual, t);
 
+            let t = prof.start();
             let h = sized(&mut s.h, n * d);
             rms_rows(x, &layer.ffn_norm, c.norm_eps, h);
+            prof.stop(Op::Norm, t);
+            let t = prof.start();
             let gate = sized(&mut s.ff_a, n * ff);
             matmul(&layer.w_gate, None, h, n, gate, &mut s.matmul, cx);
             let up = sized(&mut s.ff_b, n * ff);
             matmul(&layer.w_up, None, h, n, up, &mut s.matmul, cx);
+            prof.stop(Op::FfnMatmul, t);
+            let t = prof.start();
             swiglu_inplace(&mut s.ff_a[..n * ff], &s.ff_b[..n * ff]);
+            prof.stop(Op::Activation, t);
+            let t = prof.start();
             let down = sized(&mut s.h, n * d);
             matmul(
                 &layer.w_down,
@@ -125,13 +149,20 @@ impl Llama {
                 &mut s.matmul,
                 cx,
             );
+            prof.stop(Op::FfnMatmul, t);
+            let t = prof.start();
             add_in_place(x, down);
+            prof.stop(Op::Residual, t);
         }
 
         let mut h_buf = std::mem::take(&mut step.scratch.h);
         let h = sized(&mut h_buf, n * d);
+        let t = step.profile.start();
         rms_rows(x, &self.output_norm, c.norm_eps, h);
+        step.profile.stop(Op::Norm, t);
+        let t = step.profile.start();
         lm_head(&self.output, h, d, which, &mut step, logits);
+        step.profile.stop(Op::LmHead, t);
         step.scratch.h = h_buf;
         step.scratch.x = x_buf;
     }

@@ -10,6 +10,7 @@ use super::graph::{add_in_place, attend, embed, lm_head, sized, LogitsFor, Step}
 use super::matmul::matmul;
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
+use crate::runtime::profile::Op;
 use slimlm_kernels::reference::activation::gelu_erf_inplace;
 use slimlm_kernels::reference::norm::layernorm_f32;
 
@@ -107,14 +108,20 @@ impl Mpt {
         // while the layers borrow it; they go back at the end for reuse.
         let mut x_buf = std::mem::take(&mut step.scratch.x);
         let x = sized(&mut x_buf, n * d);
+        let t = step.profile.start();
         embed(&self.token_embd, tokens, x);
         let positions = &self.position_embd[step.pos * d..(step.pos + n) * d];
         add_in_place(x, positions);
+        step.profile.stop(Op::Embed, t);
 
         for (li, layer) in self.layers.iter().enumerate() {
             let s = &mut *step.scratch;
+            let prof = &mut *step.profile;
+            let t = prof.start();
             let h = sized(&mut s.h, n * d);
             layer.attn_norm.rows(x, c.norm_eps, h);
+            prof.stop(Op::Norm, t);
+            let t = prof.start();
             let qkv = sized(&mut s.ff_a, n * qkv_width);
             matmul(
                 &layer.w_qkv,
@@ -125,6 +132,8 @@ impl Mpt {
                 &mut s.matmul,
                 cx,
             );
+            prof.stop(Op::AttnMatmul, t);
+            let t = prof.start();
             if let Some(limit) = c.clamp_qkv {
                 for v in qkv.iter_mut() {
                     *v = v.clamp(-limit, limit);
@@ -140,9 +149,14 @@ impl Mpt {
                 k[t * kv..(t + 1) * kv].copy_from_slice(&row[d..d + kv]);
                 v[t * kv..(t + 1) * kv].copy_from_slice(&row[d + kv..]);
             }
+            prof.stop(Op::Attention, t);
+            let t = prof.start();
             attend(&mut step, li, n);
+            step.profile.stop(Op::Attention, t);
 
             let s = &mut *step.scratch;
+            let prof = &mut *step.profile;
+            let t = prof.start();
             let o = sized(&mut s.h, n * d);
             matmul(
                 &layer.wo,
@@ -153,13 +167,23 @@ impl Mpt {
                 &mut s.matmul,
                 cx,
             );
+            prof.stop(Op::AttnMatmul, t);
+            let t = prof.start();
             add_in_place(x, o);
+            prof.stop(Op::Residual, t);
 
+            let t = prof.start();
             let h = sized(&mut s.h, n * d);
             layer.ffn_norm.rows(x, c.norm_eps, h);
+            prof.stop(Op::Norm, t);
+            let t = prof.start();
             let up = sized(&mut s.ff_a, n * ff);
             matmul(&layer.w_up, Some(&layer.b_up), h, n, up, &mut s.matmul, cx);
+            prof.stop(Op::FfnMatmul, t);
+            let t = prof.start();
             gelu_erf_inplace(up);
+            prof.stop(Op::Activation, t);
+            let t = prof.start();
             let down = sized(&mut s.h, n * d);
             matmul(
                 &layer.w_down,
@@ -170,13 +194,20 @@ impl Mpt {
                 &mut s.matmul,
                 cx,
             );
+            prof.stop(Op::FfnMatmul, t);
+            let t = prof.start();
             add_in_place(x, down);
+            prof.stop(Op::Residual, t);
         }
 
         let mut h_buf = std::mem::take(&mut step.scratch.h);
         let h = sized(&mut h_buf, n * d);
+        let t = step.profile.start();
         self.output_norm.rows(x, c.norm_eps, h);
+        step.profile.stop(Op::Norm, t);
+        let t = step.profile.start();
         lm_head(&self.output, h, d, which, &mut step, logits);
+        step.profile.stop(Op::LmHead, t);
         step.scratch.h = h_buf;
         step.scratch.x = x_buf;
     }

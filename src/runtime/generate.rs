@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::profile::Profile;
 use super::sampler::{Sampler, SamplerConfig, SamplerError};
 use super::session::{Session, SessionError};
 use crate::tokenizer::{StreamDecoder, TokenizerError};
@@ -75,6 +76,9 @@ pub struct Generation {
     pub text: String,
     pub stop: StopReason,
     pub stats: GenerationStats,
+    /// Per-op timing of the prompt's evaluation when the session profiles; the session's
+    /// own profile then holds the decode steps only.
+    pub prefill_profile: Option<Profile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +109,11 @@ pub fn generate(
     let start = Instant::now();
     let mut logits = session.prefill(prompt)?.to_vec();
     stats.prompt_time = start.elapsed();
+    let prefill_profile = session.profile().is_enabled().then(|| {
+        let p = session.profile().clone();
+        session.clear_profile();
+        p
+    });
 
     let mut history: Vec<u32> = prompt.to_vec();
     let mut tokens = Vec::new();
@@ -163,6 +172,7 @@ pub fn generate(
         text,
         stop,
         stats,
+        prefill_profile,
     })
 }
 

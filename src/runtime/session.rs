@@ -7,6 +7,7 @@ use crate::model::graph::{Forward, LogitsFor, RopeTable, Scratch, Step};
 use crate::model::matmul::Compute;
 use crate::model::{Arch, Model};
 use crate::runtime::kv_cache::KvCache;
+use crate::runtime::profile::Profile;
 pub use slimlm_kernels::attention::KvType;
 
 /// Why a session call was refused. Nothing is changed when an error is returned.
@@ -42,6 +43,7 @@ pub struct Session<'m> {
     scratch: Scratch,
     logits: Vec<f32>,
     position: usize,
+    profile: Profile,
 }
 
 impl<'m> Session<'m> {
@@ -83,6 +85,7 @@ impl<'m> Session<'m> {
             scratch: Scratch::default(),
             logits: Vec::new(),
             position: 0,
+            profile: Profile::new(false),
         })
     }
 
@@ -104,6 +107,21 @@ impl<'m> Session<'m> {
     /// Bytes held by the KV cache.
     pub fn kv_bytes(&self) -> usize {
         self.kv.bytes()
+    }
+
+    /// Turns per-op timing on or off (off by default; see [`Profile`]).
+    pub fn set_profiling(&mut self, enabled: bool) {
+        self.profile = Profile::new(enabled);
+    }
+
+    /// The per-op timing so far (empty unless [`Session::set_profiling`] turned it on).
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// Clears the per-op timing (e.g. between prefill and decode).
+    pub fn clear_profile(&mut self) {
+        self.profile.clear();
     }
 
     /// Forgets the whole context.
@@ -197,6 +215,7 @@ impl<'m> Session<'m> {
             kv: &mut self.kv,
             rope: &self.rope,
             scratch: &mut self.scratch,
+            profile: &mut self.profile,
             pos: self.position,
         };
         let graph: &Forward = &model.graph;

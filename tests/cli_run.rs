@@ -134,3 +134,38 @@ fn run_generates_and_reports_speed() {
         assert!(err.contains(field), "{field} missing: {err}");
     }
 }
+
+#[test]
+fn profile_and_kv_type_flags() {
+    let path = model::real_model_path();
+    // One run (each costs a model load under qemu): the Q8_0 cache, profiled.
+    for kv in ["q8_0"] {
+        let o = cli::slimlm()
+            .args(["run", "--prompt", "Hi", "--max-tokens", "3", "--profile"])
+            .args(["--kv-type", kv, "--model"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "--kv-type {kv}: {err}");
+        for want in [
+            "profile of the prompt",
+            "profile of decode",
+            "lm head",
+            "total",
+        ] {
+            assert!(err.contains(want), "--kv-type {kv}: no {want:?} in {err}");
+        }
+    }
+    let o = cli::slimlm()
+        .args(["run", "--prompt", "Hi", "--kv-type", "q4", "--model"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown KV cache type"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -4,6 +4,8 @@
 //! - [`reference`]: the scalar reference of every operation; SIMD tiers must match it.
 //! - [`pack`]: weight panels repacked at load (x4x8: 4 rows interleaved in 8-byte groups).
 //! - [`matmul`]: panel x int8-activation products of every tier, dispatched once.
+//! - [`ops`]: norms, RoPE, softmax, activations, adds, f16 conversion, dot/axpy of every
+//!   tier, bit-identical to the references, dispatched once.
 //! - [`dispatch`]: the instruction-set tiers, detected once or forced by `SLIMLM_ISA`.
 //!
 //! Kernels are stateless: they never allocate behind the caller's back, start threads or
@@ -16,6 +18,7 @@ extern crate alloc;
 pub mod dispatch;
 pub mod formats;
 pub mod matmul;
+pub mod ops;
 pub mod pack;
 pub mod reference;
 mod tiers;

@@ -15,7 +15,7 @@
 use bytemuck::Zeroable;
 
 use crate::formats::{f16_to_f32, quantize_blocks, BlockQ8_0};
-use crate::ops_shim::Ops;
+use crate::ops::Ops;
 use crate::reference::dot::q8_0_q8_0_block_sum;
 
 /// Keys per online-softmax block.

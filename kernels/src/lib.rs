@@ -4,6 +4,9 @@
 //! - [`reference`]: the scalar reference of every operation; SIMD tiers must match it.
 //! - [`pack`]: weight panels repacked at load (x4x8: 4 rows interleaved in 8-byte groups).
 //! - [`matmul`]: panel x int8-activation products of every tier, dispatched once.
+//! - [`ops`]: norms, RoPE, softmax, activations, adds, f16 conversion, dot/axpy of every
+//!   tier, bit-identical to the references, dispatched once.
+//! - [`attention`]: causal attention with an online softmax over f32/f16/Q8_0 KV caches.
 //! - [`dispatch`]: the instruction-set tiers, detected once or forced by `SLIMLM_ISA`.
 //!
 //! Kernels are stateless: they never allocate behind the caller's back, start threads or
@@ -17,7 +20,7 @@ pub mod attention;
 pub mod dispatch;
 pub mod formats;
 pub mod matmul;
-pub mod ops_shim;
+pub mod ops;
 pub mod pack;
 pub mod reference;
 mod tiers;

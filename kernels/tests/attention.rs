@@ -16,8 +16,9 @@ use proptest::prelude::*;
 use slimlm_kernels::attention::{
     attend_one, attend_tile, AttentionScratch, AttentionShape, KvRows, KV_BLOCK,
 };
+use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{f16_to_f32, f32_to_f16, quantize_blocks, BlockQ8_0};
-use slimlm_kernels::ops_shim::Ops;
+use slimlm_kernels::ops::Ops;
 use slimlm_kernels::reference::attention::{attention_head_f32, AttentionShape as RefShape};
 
 /// splitmix64: a reproducible value stream per case.
@@ -40,7 +41,11 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 /// The op tables this CPU runs.
 fn tiers() -> Vec<Ops> {
-    vec![Ops]
+    Isa::ALL
+        .into_iter()
+        .filter(|isa| isa.is_available())
+        .map(|isa| Ops::new(isa).unwrap())
+        .collect()
 }
 
 #[derive(Clone, Debug)]

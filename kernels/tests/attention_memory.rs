@@ -6,8 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use slimlm_kernels::attention::{attend_tile, AttentionScratch, AttentionShape, KvRows};
+use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::f32_to_f16;
-use slimlm_kernels::ops_shim::Ops;
+use slimlm_kernels::ops::Ops;
 
 struct Counting;
 
@@ -50,7 +51,7 @@ fn prefill_of_2048_tokens_allocates_no_score_matrix() {
         .collect();
     let q: Vec<f32> = (0..CONTEXT * 64).map(|i| value(i + 2)).collect();
     let mut out = vec![0.0f32; CONTEXT * 64];
-    let ops = Ops;
+    let ops = Ops::new(Isa::detect()).unwrap();
 
     let before = LIVE.load(Ordering::SeqCst);
     PEAK.store(before, Ordering::SeqCst);

@@ -18,7 +18,7 @@ use slimlm_kernels::formats::{
     self, BlockQ4K, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
 };
 use slimlm_kernels::matmul::{Activations, Kernels, MatmulError};
-use slimlm_kernels::ops_shim::Ops;
+use slimlm_kernels::ops::Ops;
 use slimlm_kernels::pack::{PackedMatrix, PANEL_ROWS};
 use slimlm_kernels::reference::dot;
 

@@ -22,7 +22,7 @@ use crate::tokenizer::{Tokenizer, TokenizerError};
 use slimlm_kernels::dispatch::{Isa, IsaError};
 use slimlm_kernels::formats::{FormatError, GgmlType};
 use slimlm_kernels::matmul::Kernels;
-use slimlm_kernels::ops_shim::Ops;
+use slimlm_kernels::ops::Ops;
 use weights::WeightLoader;
 
 /// Why a model cannot be loaded or run.
@@ -116,6 +116,7 @@ impl Model {
             None => Isa::from_env()?,
         };
         let kernels = Kernels::new(isa)?;
+        let ops = Ops::new(isa)?;
         let loader = WeightLoader::new(Arc::clone(&file), true);
         let graph = graph::Forward::load(&config, &loader)?;
         if let Some(name) = loader.first_unused() {
@@ -147,7 +148,7 @@ impl Model {
             graph,
             pool,
             kernels,
-            ops: Ops,
+            ops,
             kernel_report,
             file,
         })

@@ -1,61 +1,117 @@
-//! Elementwise activations: exact (erf) GELU, tanh GELU, SiLU and SwiGLU, evaluated in f64
-//! with the functions of [`super::math`] and rounded once to f32.
+//! Elementwise activations: exact (erf) GELU, tanh GELU, SiLU x up (SwiGLU), written once
+//! over [`Lanes`] with the approximations of [`super::approx`]; the `*_inplace` functions
+//! are the scalar reference. Each form avoids cancellation in the negative tail:
+//! - `gelu_erf(x) = x Phi(x)` with `Phi = erfc(|x|/sqrt 2) / 2` for x < 0 and
+//!   `1 - erfc(x/sqrt 2) / 2` otherwise;
+//! - `gelu_tanh(x) = 0.5 x (1 + tanh(u)) = x / (1 + e^(-2u))`,
+//!   `u = sqrt(2/pi) (x + 0.044715 x^3)`;
+//! - `silu(x) = x / (1 + e^-x)`.
+//!
+//! Where the exponential overflows (x -> -inf) the result is -0, the limit from below.
 
-use super::math;
+use super::approx::{abs, erfc, exp};
+use super::lanes::{map, map2, Lanes, ScalarTier, Tier};
 
-/// Exact GELU, `0.5 x (1 + erf(x / sqrt 2))` (PyTorch's default, SlimLM's MLP).
-pub fn gelu_erf(x: f32) -> f32 {
-    let x = f64::from(x);
-    (0.5 * x * (1.0 + math::erf(x * core::f64::consts::FRAC_1_SQRT_2))) as f32
+/// `x / (1 + e)`, or -0 where `e` is +inf.
+#[inline(always)]
+fn div_one_plus<T: Tier>(t: T, x: T::V, e: T::V) -> T::V {
+    let q = x.div(t.splat(1.0).add(e));
+    T::V::select(e.eq(t.splat(f32::INFINITY)), t.splat(-0.0), q)
 }
 
-/// GELU with the tanh approximation, `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`
-/// (GPT-2's "gelu_new", llama.cpp's GELU).
-pub fn gelu_tanh(x: f32) -> f32 {
-    const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-    let x = f64::from(x);
-    (0.5 * x * (1.0 + math::tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))) as f32
+/// Exact GELU of every lane.
+#[inline(always)]
+pub(crate) fn gelu_erf_lanes<T: Tier>(t: T, x: T::V) -> T::V {
+    let z = abs(t, x).mul(t.splat(core::f32::consts::FRAC_1_SQRT_2));
+    let half_tail = erfc(t, z).mul(t.splat(0.5));
+    let phi = T::V::select(x.lt(t.splat(0.0)), half_tail, t.splat(1.0).sub(half_tail));
+    // Phi = 0 only for x -> -inf, where x * 0 would be NaN.
+    T::V::select(phi.eq(t.splat(0.0)), t.splat(-0.0), x.mul(phi))
 }
 
-/// SiLU, `x * sigmoid(x)` (-0 where e^-x overflows, as the limit is 0 from below).
-pub fn silu(x: f32) -> f32 {
-    let x = f64::from(x);
-    let e = math::exp(-x);
-    if e.is_infinite() {
-        return -0.0;
-    }
-    (x / (1.0 + e)) as f32
+/// tanh GELU of every lane.
+#[inline(always)]
+pub(crate) fn gelu_tanh_lanes<T: Tier>(t: T, x: T::V) -> T::V {
+    // -2 sqrt(2/pi)
+    const MINUS_2_SQRT_2_OVER_PI: f32 = -1.595_769_2;
+    let cube = x.mul(x).mul(x);
+    let inner = x.add(cube.mul(t.splat(0.044_715)));
+    let e = exp(t, inner.mul(t.splat(MINUS_2_SQRT_2_OVER_PI)));
+    div_one_plus(t, x, e)
 }
 
-/// Applies exact GELU in place.
+/// SiLU of every lane.
+#[inline(always)]
+pub(crate) fn silu_lanes<T: Tier>(t: T, x: T::V) -> T::V {
+    let e = exp(t, t.splat(0.0).sub(x));
+    div_one_plus(t, x, e)
+}
+
+/// Exact GELU in place.
+#[inline(always)]
+pub(crate) fn gelu_erf<T: Tier>(t: T, x: &mut [f32]) {
+    map(t, x, |v| gelu_erf_lanes(t, v));
+}
+
+/// tanh GELU in place.
+#[inline(always)]
+pub(crate) fn gelu_tanh<T: Tier>(t: T, x: &mut [f32]) {
+    map(t, x, |v| gelu_tanh_lanes(t, v));
+}
+
+/// `gate[i] = silu(gate[i]) * up[i]`.
+#[inline(always)]
+pub(crate) fn silu_mul<T: Tier>(t: T, gate: &mut [f32], up: &[f32]) {
+    map2(t, gate, up, |g, u| silu_lanes(t, g).mul(u));
+}
+
+/// Applies exact GELU in place (scalar reference).
 pub fn gelu_erf_inplace(x: &mut [f32]) {
-    for v in x {
-        *v = gelu_erf(*v);
-    }
+    gelu_erf(ScalarTier, x);
 }
 
-/// SwiGLU: `gate[i] = silu(gate[i]) * up[i]`.
+/// Applies tanh GELU in place (scalar reference).
+pub fn gelu_tanh_inplace(x: &mut [f32]) {
+    gelu_tanh(ScalarTier, x);
+}
+
+/// SwiGLU: `gate[i] = silu(gate[i]) * up[i]` (scalar reference).
 pub fn swiglu_inplace(gate: &mut [f32], up: &[f32]) {
-    debug_assert_eq!(gate.len(), up.len());
-    for (g, &u) in gate.iter_mut().zip(up) {
-        *g = silu(*g) * u;
-    }
+    assert_eq!(gate.len(), up.len(), "swiglu: gate and up lengths differ");
+    silu_mul(ScalarTier, gate, up);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn one(f: fn(&mut [f32]), x: f32) -> f32 {
+        let mut v = [x];
+        f(&mut v);
+        v[0]
+    }
+
     #[test]
     fn known_values() {
-        assert!((gelu_erf(1.0) - 0.841_344_7).abs() < 1e-7);
-        assert!((gelu_erf(-1.0) + 0.158_655_26).abs() < 1e-7);
-        assert!((gelu_tanh(1.0) - 0.841_192).abs() < 1e-6);
-        assert!((silu(1.0) - 0.731_058_6).abs() < 1e-7);
-        assert_eq!(gelu_erf(0.0), 0.0);
-        assert_eq!(gelu_erf(-20.0), -0.0);
-        assert_eq!(gelu_erf(20.0), 20.0);
-        assert!(gelu_erf(f32::NAN).is_nan());
-        assert_eq!(silu(f32::NEG_INFINITY), -0.0);
+        assert!((one(gelu_erf_inplace, 1.0) - 0.841_344_7).abs() < 1e-7);
+        assert!((one(gelu_erf_inplace, -1.0) + 0.158_655_26).abs() < 1e-7);
+        assert!((one(gelu_tanh_inplace, 1.0) - 0.841_192).abs() < 1e-6);
+        let mut g = [1.0f32, f32::NEG_INFINITY];
+        swiglu_inplace(&mut g, &[1.0, 1.0]);
+        assert!((g[0] - 0.731_058_6).abs() < 1e-7);
+        assert_eq!(g[1].to_bits(), (-0.0f32).to_bits());
+        assert_eq!(one(gelu_erf_inplace, 0.0), 0.0);
+        assert_eq!(one(gelu_erf_inplace, -20.0), -0.0);
+        assert_eq!(one(gelu_erf_inplace, 20.0), 20.0);
+        assert_eq!(
+            one(gelu_erf_inplace, f32::NEG_INFINITY).to_bits(),
+            (-0.0f32).to_bits()
+        );
+        assert_eq!(
+            one(gelu_tanh_inplace, f32::NEG_INFINITY).to_bits(),
+            (-0.0f32).to_bits()
+        );
+        assert_eq!(one(gelu_tanh_inplace, f32::INFINITY), f32::INFINITY);
+        assert!(one(gelu_erf_inplace, f32::NAN).is_nan());
     }
 }

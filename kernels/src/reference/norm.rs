@@ -1,39 +1,89 @@
-//! Normalizations: RMSNorm (Llama family) and LayerNorm with bias (SlimLM / MPT).
+//! Normalizations: RMSNorm (Llama family) and LayerNorm with bias (SlimLM / MPT), fused
+//! with their weight (and bias), over one or more rows.
 //!
-//! Sums are accumulated in f64 so that the reference is more accurate than any SIMD tier
-//! that is compared with it (as llama.cpp's CPU backend does with `ggml_float`).
+//! Sums are lane-canonical f32 sums ([`super::lanes::sum_of`]); the per-row scale
+//! `1 / sqrt(.. + eps)` is one scalar step shared by every tier.
 
-/// `out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]`.
-///
-/// `x`, `weight` and `out` have the same length.
-pub fn rmsnorm_f32(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
-    debug_assert!(x.len() == weight.len() && x.len() == out.len());
-    let sum_sq: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-    let mean = sum_sq / x.len().max(1) as f64;
-    let scale = (1.0 / super::math::sqrt(mean + f64::from(eps))) as f32;
-    for ((o, &v), &w) in out.iter_mut().zip(x).zip(weight) {
-        *o = v * scale * w;
+use super::lanes::{map_n, sum_of, Lanes, ScalarTier, Tier};
+
+/// `1 / sqrt(v)` for the per-row scale, the same scalar computation for every tier.
+fn inv_sqrt(v: f32) -> f32 {
+    1.0 / super::math::sqrt(f64::from(v)) as f32
+}
+
+/// Every row of `x` (rows of `weight.len()`): `out = x / sqrt(mean(x^2) + eps) * weight`.
+#[inline(always)]
+pub(crate) fn rms_norm<T: Tier>(t: T, x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+    let n = weight.len();
+    for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+        let ss = sum_of(
+            t,
+            n,
+            |i| {
+                let v = t.load(&xr[i..]);
+                v.mul(v)
+            },
+            |j| xr[j] * xr[j],
+        );
+        let scale = t.splat(inv_sqrt(ss / n as f32 + eps));
+        map_n(t, or, [xr, weight], |[v, w]| v.mul(scale).mul(w));
     }
 }
 
-/// `out[i] = (x[i] - mean) / sqrt(var + eps) * weight[i] + bias[i]`, with the biased
+/// Every row of `x`: `out = (x - mean) / sqrt(var + eps) * weight + bias`, with the biased
 /// (population) variance, as PyTorch's `LayerNorm`.
-pub fn layernorm_f32(x: &[f32], weight: &[f32], bias: &[f32], eps: f32, out: &mut [f32]) {
-    debug_assert!(x.len() == weight.len() && x.len() == bias.len() && x.len() == out.len());
-    let n = x.len().max(1) as f64;
-    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = x
-        .iter()
-        .map(|&v| {
-            let d = f64::from(v) - mean;
-            d * d
-        })
-        .sum::<f64>()
-        / n;
-    let inv_std = 1.0 / super::math::sqrt(var + f64::from(eps));
-    for (((o, &v), &w), &b) in out.iter_mut().zip(x).zip(weight).zip(bias) {
-        *o = ((f64::from(v) - mean) * inv_std) as f32 * w + b;
+#[inline(always)]
+pub(crate) fn layer_norm<T: Tier>(
+    t: T,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    eps: f32,
+    out: &mut [f32],
+) {
+    let n = weight.len();
+    for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+        let mean = sum_of(t, n, |i| t.load(&xr[i..]), |j| xr[j]) / n as f32;
+        let m = t.splat(mean);
+        let var = sum_of(
+            t,
+            n,
+            |i| {
+                let d = t.load(&xr[i..]).sub(m);
+                d.mul(d)
+            },
+            |j| (xr[j] - mean) * (xr[j] - mean),
+        ) / n as f32;
+        let scale = t.splat(inv_sqrt(var + eps));
+        map_n(t, or, [xr, weight, bias], |[v, w, b]| {
+            v.sub(m).mul(scale).mul(w).add(b)
+        });
     }
+}
+
+/// RMSNorm of every row of `x` (rows of `weight.len()`; scalar reference).
+pub fn rmsnorm_f32(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+    check_rows("rmsnorm", x.len(), weight.len(), out.len());
+    rms_norm(ScalarTier, x, weight, eps, out);
+}
+
+/// LayerNorm of every row of `x` (rows of `weight.len()`; scalar reference).
+pub fn layernorm_f32(x: &[f32], weight: &[f32], bias: &[f32], eps: f32, out: &mut [f32]) {
+    check_rows("layernorm", x.len(), weight.len(), out.len());
+    assert_eq!(
+        bias.len(),
+        weight.len(),
+        "layernorm: bias and weight lengths differ"
+    );
+    layer_norm(ScalarTier, x, weight, bias, eps, out);
+}
+
+/// Panics (a caller bug) unless `x` is whole rows of `n > 0` and `out` is as long.
+pub(crate) fn check_rows(op: &str, x: usize, n: usize, out: usize) {
+    assert!(
+        n > 0 && x.is_multiple_of(n) && out == x,
+        "{op}: x ({x} values) must be whole rows of the weight's {n} values, and out ({out}) as long"
+    );
 }
 
 #[cfg(test)]

@@ -6,7 +6,12 @@
 //!   half-split rotation;
 //! - [`RopePairing::HalfSplit`]: rotate (x[j], x[j + d/2]), the NeoX mode (Qwen2).
 //!
-//! Pair j at position p turns by the angle `p * base^(-2j/d)`.
+//! Pair j at position p turns by the angle `p * base^(-2j/d)`; the caller passes that
+//! position's `cos`/`sin` table (frequency base and position offset live there).
+//! Each pair becomes `(x0 cos - x1 sin, x1 cos + x0 sin)`; the adjacent form computes it as
+//! `x * [c, c] + swap(x) * [-s, s]`, which is the same IEEE operations.
+
+use super::lanes::{Lanes, ScalarTier, Tier, LANES};
 
 /// Which elements of a head form a rotated pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,10 +20,12 @@ pub enum RopePairing {
     HalfSplit,
 }
 
-/// Rotates every head of `x` (`n_heads` heads of `head_dim` contiguous values) for
-/// one position, given the `cos`/`sin` of that position's angles (length `rot_dims / 2`;
-/// pair j turns by `pos * base^(-2j/rot_dims)`). Dimensions at or past `rot_dims` are left alone.
-pub fn rope_f32(
+/// Rotates every head of `x` (heads of `head_dim` contiguous values) for one position:
+/// pair j (of `rot_dims / 2`) by the angle whose cosine and sine are `cos[j]`, `sin[j]`.
+/// Dimensions at or past `rot_dims` are left alone.
+#[inline(always)]
+pub(crate) fn rope<T: Tier>(
+    t: T,
     x: &mut [f32],
     head_dim: usize,
     rot_dims: usize,
@@ -27,18 +34,104 @@ pub fn rope_f32(
     sin: &[f32],
 ) {
     let half = rot_dims / 2;
-    debug_assert!(rot_dims <= head_dim && cos.len() >= half && sin.len() >= half);
+    let (cos, sin) = (&cos[..half], &sin[..half]);
     for head in x.chunks_exact_mut(head_dim) {
-        for j in 0..half {
-            let (a, b) = match pairing {
-                RopePairing::Adjacent => (2 * j, 2 * j + 1),
-                RopePairing::HalfSplit => (j, j + half),
-            };
-            let (x0, x1) = (head[a], head[b]);
-            head[a] = x0 * cos[j] - x1 * sin[j];
-            head[b] = x0 * sin[j] + x1 * cos[j];
+        let head = &mut head[..2 * half];
+        match pairing {
+            RopePairing::HalfSplit => rope_half_split(t, head, cos, sin),
+            RopePairing::Adjacent => rope_adjacent(t, head, cos, sin),
         }
     }
+}
+
+/// (x[j], x[j + half]), 16 pairs at a time; the tail through padded copies.
+#[inline(always)]
+fn rope_half_split<T: Tier>(t: T, head: &mut [f32], cos: &[f32], sin: &[f32]) {
+    let half = cos.len();
+    let (a, b) = head.split_at_mut(half);
+    let rotate = |a: &mut [f32], b: &mut [f32], c: &[f32], s: &[f32]| {
+        let (va, vb, c, s) = (t.load(a), t.load(b), t.load(c), t.load(s));
+        va.mul(c).sub(vb.mul(s)).store(a);
+        vb.mul(c).add(va.mul(s)).store(b);
+    };
+    let full = half - half % LANES;
+    for i in (0..full).step_by(LANES) {
+        rotate(&mut a[i..], &mut b[i..], &cos[i..], &sin[i..]);
+    }
+    let n = half - full;
+    if n > 0 {
+        let mut bufs = [[0.0; LANES]; 4];
+        for (buf, src) in bufs
+            .iter_mut()
+            .zip([&a[full..], &b[full..], &cos[full..], &sin[full..]])
+        {
+            buf[..n].copy_from_slice(src);
+        }
+        let [mut ba, mut bb, bc, bs] = bufs;
+        rotate(&mut ba, &mut bb, &bc, &bs);
+        a[full..].copy_from_slice(&ba[..n]);
+        b[full..].copy_from_slice(&bb[..n]);
+    }
+}
+
+/// (x[2j], x[2j + 1]), 8 pairs (16 values) at a time: with `p = x * [c, c]` and
+/// `q = swap(x) * [s, s]`, even lanes take `p - q` and odd lanes `p + q`.
+#[inline(always)]
+fn rope_adjacent<T: Tier>(t: T, head: &mut [f32], cos: &[f32], sin: &[f32]) {
+    const PAIRS: usize = LANES / 2;
+    let lane_parity: [f32; LANES] = core::array::from_fn(|i| (i % 2) as f32);
+    let even = t.load(&lane_parity).lt(t.splat(0.5));
+    let rotate = |x: &mut [f32], c: &[f32], s: &[f32]| {
+        let v = t.load(x);
+        let p = v.mul(t.load_dup_pairs(c));
+        let q = v.swap_pairs().mul(t.load_dup_pairs(s));
+        T::V::select(even, p.sub(q), p.add(q)).store(x);
+    };
+    let half = cos.len();
+    let full = half - half % PAIRS;
+    for j in (0..full).step_by(PAIRS) {
+        rotate(&mut head[2 * j..], &cos[j..], &sin[j..]);
+    }
+    let n = half - full;
+    if n > 0 {
+        let (mut bx, mut bc, mut bs) = ([0.0; LANES], [0.0; PAIRS], [0.0; PAIRS]);
+        bx[..2 * n].copy_from_slice(&head[2 * full..]);
+        bc[..n].copy_from_slice(&cos[full..]);
+        bs[..n].copy_from_slice(&sin[full..]);
+        rotate(&mut bx, &bc, &bs);
+        head[2 * full..].copy_from_slice(&bx[..2 * n]);
+    }
+}
+
+/// Rotates every head of `x` for one position (scalar reference; see [`RopePairing`]).
+/// `cos` and `sin` hold at least `rot_dims / 2` values; `rot_dims <= head_dim`.
+pub fn rope_f32(
+    x: &mut [f32],
+    head_dim: usize,
+    rot_dims: usize,
+    pairing: RopePairing,
+    cos: &[f32],
+    sin: &[f32],
+) {
+    check_rope(x.len(), head_dim, rot_dims, cos.len(), sin.len());
+    rope(ScalarTier, x, head_dim, rot_dims, pairing, cos, sin);
+}
+
+/// Panics (a caller bug) on a RoPE shape that does not fit.
+pub(crate) fn check_rope(x: usize, head_dim: usize, rot_dims: usize, cos: usize, sin: usize) {
+    assert!(
+        head_dim > 0 && x.is_multiple_of(head_dim),
+        "rope: x ({x} values) must be whole heads of head_dim {head_dim}"
+    );
+    assert!(
+        rot_dims <= head_dim && rot_dims.is_multiple_of(2),
+        "rope: rot_dims {rot_dims} must be even and <= head_dim {head_dim}"
+    );
+    assert!(
+        cos >= rot_dims / 2 && sin >= rot_dims / 2,
+        "rope: cos ({cos}) and sin ({sin}) need rot_dims / 2 = {} values",
+        rot_dims / 2
+    );
 }
 
 #[cfg(test)]
@@ -58,5 +151,14 @@ mod tests {
         // pairs (y0, y2) and (y1, y3) keep their norms
         assert!(((y[0] * y[0] + y[2] * y[2]) - 10.0).abs() < 1e-5);
         assert!(((y[1] * y[1] + y[3] * y[3]) - 16.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn adjacent_pairs_turn_like_complex_numbers() {
+        // (1 + 2i) * (0.6 + 0.8i) = -1 + 2i; the pair past rot_dims is untouched.
+        let mut x = [1.0f32, 2.0, 5.0, 6.0];
+        rope_f32(&mut x, 4, 2, RopePairing::Adjacent, &[0.6], &[0.8]);
+        assert!((x[0] + 1.0).abs() < 1e-6 && (x[1] - 2.0).abs() < 1e-6);
+        assert_eq!(&x[2..], &[5.0, 6.0]);
     }
 }

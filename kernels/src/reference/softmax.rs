@@ -1,23 +1,46 @@
-//! Softmax over a row.
+//! Softmax over a row, in place: `x[i] = exp(x[i] - max) * (1 / sum)`, with the
+//! approximate [`super::approx::exp`] and a lane-canonical sum.
+//!
+//! Special rows (the same in every tier):
+//! - `-inf` entries become 0 (masked positions);
+//! - a row of only `-inf` (or an empty row) becomes all zeros, not NaN: nothing to attend
+//!   to contributes nothing;
+//! - a `+inf` or NaN entry makes the whole row NaN (the max ignores NaN, but its exp is NaN
+//!   and so is the sum; `inf - inf` is NaN);
+//! - very large finite values are safe (everything is relative to the max, whose exp is
+//!   exactly 1, so the sum is in [1, n]); very small ones underflow to 0 gracefully.
 
-/// In-place softmax: `x[i] = exp(x[i] - max) / sum`. Entries of `-inf` become 0; a row of
-/// only `-inf` becomes all zeros (nothing to attend to) instead of NaN.
-pub fn softmax_f32(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+use super::approx::exp;
+use super::lanes::{fmax, map, sum_of, Lanes, ScalarTier, Tier, LANES};
+
+/// The row max with [`fmax`]: lane-canonical (16 strided maxima, the tree, then the tail).
+#[inline(always)]
+fn row_max<T: Tier>(t: T, x: &[f32]) -> f32 {
+    let full = x.len() - x.len() % LANES;
+    let mut acc = t.splat(f32::NEG_INFINITY);
+    for i in (0..full).step_by(LANES) {
+        acc = t.load(&x[i..]).max(acc);
+    }
+    x[full..].iter().fold(acc.reduce_max(), |m, &v| fmax(v, m))
+}
+
+#[inline(always)]
+pub(crate) fn softmax<T: Tier>(t: T, x: &mut [f32]) {
+    let max = row_max(t, x);
     if max == f32::NEG_INFINITY {
         x.fill(0.0);
         return;
     }
-    let mut sum = 0.0f64;
-    for v in x.iter_mut() {
-        let e = super::math::exp(f64::from(*v - max));
-        *v = e as f32;
-        sum += e;
-    }
-    let inv = (1.0 / sum) as f32;
-    for v in x.iter_mut() {
-        *v *= inv;
-    }
+    let m = t.splat(max);
+    map(t, x, |v| exp(t, v.sub(m)));
+    let sum = sum_of(t, x.len(), |i| t.load(&x[i..]), |j| x[j]);
+    let inv = t.splat(1.0 / sum);
+    map(t, x, |v| v.mul(inv));
+}
+
+/// In-place softmax of one row (scalar reference).
+pub fn softmax_f32(x: &mut [f32]) {
+    softmax(ScalarTier, x);
 }
 
 #[cfg(test)]
@@ -32,5 +55,8 @@ mod tests {
         let mut y = [f32::NEG_INFINITY; 3];
         softmax_f32(&mut y);
         assert_eq!(y, [0.0; 3]);
+        let mut z = [1.0f32, f32::INFINITY];
+        softmax_f32(&mut z);
+        assert!(z.iter().all(|v| v.is_nan()));
     }
 }

@@ -1,7 +1,10 @@
-//! x86-64 tiers: AVX2 + FMA + F16C ([`avx2`]) and AVX-512 with VNNI ([`avx512`]).
+//! x86-64 tiers: AVX2 + FMA + F16C ([`avx2`]) and AVX-512 with VNNI ([`avx512`]), and
+//! the non-matmul ops of both ([`ops_avx2`], [`ops_avx512`]).
 
 pub(crate) mod avx2;
 pub(crate) mod avx512;
+pub(crate) mod ops_avx2;
+pub(crate) mod ops_avx512;
 pub(crate) mod quantize;
 
 use crate::dispatch::Isa;

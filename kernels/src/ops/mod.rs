@@ -1,0 +1,396 @@
+//! The non-matmul ops of the graph (norms, RoPE, softmax, activations, residual adds, f16
+//! conversion, and the dot / axpy primitives of attention) for every tier, behind one
+//! table ([`Ops`]) chosen once, like [`crate::matmul::Kernels`].
+//!
+//! Every op is written once over 16-lane vectors in [`crate::reference`]; the scalar tier
+//! is the reference itself and each SIMD tier (`neon` on aarch64 for neon/dotprod/i8mm,
+//! `avx2` and `avx512` on x86_64) instantiates the same code with its registers, so every
+//! tier's results are bit-identical to the reference (NaN payloads aside). The methods
+//! check slice lengths and panic with the op's name on a mismatch (a caller bug); they
+//! never allocate.
+
+mod scalar;
+
+use crate::dispatch::Isa;
+#[cfg(feature = "std")]
+use crate::dispatch::IsaError;
+use crate::reference::norm::check_rows;
+use crate::reference::rope::check_rope;
+pub use crate::reference::rope::RopePairing;
+
+/// The ops, to ask which implementation serves each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    RmsNorm,
+    LayerNorm,
+    Rope,
+    Softmax,
+    SiluMul,
+    GeluErf,
+    GeluTanh,
+    Add,
+    AddBias,
+    Scale,
+    F32ToF16,
+    F16ToF32,
+    Exp,
+    Erf,
+    Tanh,
+    Dot,
+    DotF16,
+    Axpy,
+    AxpyF16,
+}
+
+impl Op {
+    pub const ALL: [Op; 19] = [
+        Op::RmsNorm,
+        Op::LayerNorm,
+        Op::Rope,
+        Op::Softmax,
+        Op::SiluMul,
+        Op::GeluErf,
+        Op::GeluTanh,
+        Op::Add,
+        Op::AddBias,
+        Op::Scale,
+        Op::F32ToF16,
+        Op::F16ToF32,
+        Op::Exp,
+        Op::Erf,
+        Op::Tanh,
+        Op::Dot,
+        Op::DotF16,
+        Op::Axpy,
+        Op::AxpyF16,
+    ];
+}
+
+type LayerNormFn = unsafe fn(&[f32], &[f32], &[f32], f32, &mut [f32]);
+type RopeFn = unsafe fn(&mut [f32], usize, usize, RopePairing, &[f32], &[f32]);
+
+/// One tier's entries. Each is `unsafe` only because it needs the tier's CPU features.
+pub(crate) struct Table {
+    /// Kernel names, in [`Op::ALL`] order.
+    pub names: [&'static str; 19],
+    pub rms_norm: unsafe fn(&[f32], &[f32], f32, &mut [f32]),
+    pub layer_norm: LayerNormFn,
+    pub rope: RopeFn,
+    pub softmax: unsafe fn(&mut [f32]),
+    pub silu_mul: unsafe fn(&mut [f32], &[f32]),
+    pub gelu_erf: unsafe fn(&mut [f32]),
+    pub gelu_tanh: unsafe fn(&mut [f32]),
+    pub add: unsafe fn(&mut [f32], &[f32]),
+    pub add_bias: unsafe fn(&mut [f32], &[f32]),
+    pub scale: unsafe fn(&mut [f32], f32),
+    pub f32_to_f16: unsafe fn(&[f32], &mut [u16]),
+    pub f16_to_f32: unsafe fn(&[u16], &mut [f32]),
+    pub exp: unsafe fn(&mut [f32]),
+    pub erf: unsafe fn(&mut [f32]),
+    pub tanh: unsafe fn(&mut [f32]),
+    pub dot: unsafe fn(&[f32], &[f32]) -> f32,
+    pub dot_f16: unsafe fn(&[f32], &[u16]) -> f32,
+    pub axpy: unsafe fn(&mut [f32], f32, &[f32]),
+    pub axpy_f16: unsafe fn(&mut [f32], f32, &[u16]),
+}
+
+/// Instantiates every op of [`crate::reference`] for the tier `$tier` (a
+/// `reference::lanes::Tier`) as entries carrying the attribute `$attr` (the tier's
+/// `#[target_feature]`), and their [`Table`] as `TABLE`, with names `<op>_<$name>`.
+macro_rules! ops_tier {
+    ($tier:ty, $name:literal, #[$attr:meta]) => {
+        $crate::ops::ops_tier!(@entries $tier, #[$attr],
+            rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) = norm::rms_norm;
+            layer_norm(x: &[f32], w: &[f32], b: &[f32], eps: f32, out: &mut [f32]) =
+                norm::layer_norm;
+            rope(
+                x: &mut [f32],
+                head_dim: usize,
+                rot_dims: usize,
+                pairing: $crate::ops::RopePairing,
+                cos: &[f32],
+                sin: &[f32]
+            ) = rope::rope;
+            softmax(x: &mut [f32]) = softmax::softmax;
+            silu_mul(gate: &mut [f32], up: &[f32]) = activation::silu_mul;
+            gelu_erf(x: &mut [f32]) = activation::gelu_erf;
+            gelu_tanh(x: &mut [f32]) = activation::gelu_tanh;
+            add(x: &mut [f32], y: &[f32]) = vector::add;
+            add_bias(x: &mut [f32], bias: &[f32]) = vector::add_bias;
+            scale(x: &mut [f32], s: f32) = vector::scale;
+            f32_to_f16(x: &[f32], out: &mut [u16]) = vector::f32_to_f16s;
+            f16_to_f32(x: &[u16], out: &mut [f32]) = vector::f16_to_f32s;
+            exp(x: &mut [f32]) = vector::exp;
+            erf(x: &mut [f32]) = vector::erf;
+            tanh(x: &mut [f32]) = vector::tanh;
+            dot(a: &[f32], b: &[f32]) -> f32 = vector::dot;
+            dot_f16(a: &[f32], b: &[u16]) -> f32 = vector::dot_f16;
+            axpy(y: &mut [f32], alpha: f32, x: &[f32]) = vector::axpy;
+            axpy_f16(y: &mut [f32], alpha: f32, x: &[u16]) = vector::axpy_f16;
+        );
+
+        pub(crate) static TABLE: $crate::ops::Table = $crate::ops::Table {
+            names: [
+                concat!("rms_norm_f32_", $name),
+                concat!("layer_norm_f32_", $name),
+                concat!("rope_f32_", $name),
+                concat!("softmax_f32_", $name),
+                concat!("silu_mul_f32_", $name),
+                concat!("gelu_erf_f32_", $name),
+                concat!("gelu_tanh_f32_", $name),
+                concat!("add_f32_", $name),
+                concat!("add_bias_f32_", $name),
+                concat!("scale_f32_", $name),
+                concat!("f32_to_f16_", $name),
+                concat!("f16_to_f32_", $name),
+                concat!("exp_f32_", $name),
+                concat!("erf_f32_", $name),
+                concat!("tanh_f32_", $name),
+                concat!("dot_f32_", $name),
+                concat!("dot_f32_f16_", $name),
+                concat!("axpy_f32_", $name),
+                concat!("axpy_f32_f16_", $name),
+            ],
+            rms_norm,
+            layer_norm,
+            rope,
+            softmax,
+            silu_mul,
+            gelu_erf,
+            gelu_tanh,
+            add,
+            add_bias,
+            scale,
+            f32_to_f16,
+            f16_to_f32,
+            exp,
+            erf,
+            tanh,
+            dot,
+            dot_f16,
+            axpy,
+            axpy_f16,
+        };
+    };
+    (@entries $tier:ty, #[$attr:meta],
+        $($f:ident($($a:ident: $ty:ty),* $(,)?) $(-> $r:ty)? = $module:ident::$op:ident;)*) => {
+        $(
+            #[$attr]
+            unsafe fn $f($($a: $ty),*) $(-> $r)? {
+                // SAFETY: the `Ops` table calls this entry only on a CPU that runs the
+                // tier (checked by `Ops::new`, or promised to `Ops::new_unchecked`).
+                let t = unsafe { <$tier as $crate::reference::lanes::Tier>::new() };
+                $crate::reference::$module::$op(t, $($a),*)
+            }
+        )*
+    };
+}
+pub(crate) use ops_tier;
+
+/// The ops of one tier, chosen once. Every entry was checked against the CPU when the table
+/// was built, which is what makes calling them safe.
+#[derive(Clone, Copy)]
+pub struct Ops {
+    isa: Isa,
+    table: &'static Table,
+}
+
+impl core::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ops").field("isa", &self.isa).finish()
+    }
+}
+
+impl Ops {
+    /// The ops of `isa`, which must be available on this CPU.
+    #[cfg(feature = "std")]
+    pub fn new(isa: Isa) -> Result<Ops, IsaError> {
+        if !isa.is_available() {
+            return Err(IsaError::Unsupported {
+                requested: isa,
+                best: Isa::detect(),
+            });
+        }
+        Ok(Self::table(isa))
+    }
+
+    /// The ops of `isa` without checking the CPU.
+    ///
+    /// # Safety
+    /// The CPU must support `isa` (see [`Isa::is_available`]); running an op of a tier the
+    /// CPU lacks is undefined behaviour.
+    pub unsafe fn new_unchecked(isa: Isa) -> Ops {
+        Self::table(isa)
+    }
+
+    fn table(isa: Isa) -> Ops {
+        let table: &'static Table = match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => &crate::x86_64::ops_avx2::TABLE,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => &crate::x86_64::ops_avx512::TABLE,
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon | Isa::Dotprod | Isa::I8mm => &crate::aarch64::ops_neon::TABLE,
+            _ => &scalar::TABLE,
+        };
+        Ops { isa, table }
+    }
+
+    /// The tier this table was built for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// The implementation that serves `op`, e.g. `rms_norm_f32_avx512` (for logs and tests).
+    pub fn kernel_name(&self, op: Op) -> &'static str {
+        self.table.names[op as usize]
+    }
+
+    /// RMSNorm of every row of `x` (rows of `weight.len()`):
+    /// `out = x / sqrt(mean(x^2) + eps) * weight`.
+    pub fn rms_norm(&self, x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+        check_rows("rms_norm", x.len(), weight.len(), out.len());
+        // SAFETY: the table's tier runs on this CPU (see `Ops::new`), and the shapes were
+        // checked (every method below relies on the same two facts).
+        unsafe { (self.table.rms_norm)(x, weight, eps, out) }
+    }
+
+    /// LayerNorm of every row of `x` (rows of `weight.len()`):
+    /// `out = (x - mean) / sqrt(var + eps) * weight + bias`.
+    pub fn layer_norm(&self, x: &[f32], weight: &[f32], bias: &[f32], eps: f32, out: &mut [f32]) {
+        check_rows("layer_norm", x.len(), weight.len(), out.len());
+        assert_eq!(
+            bias.len(),
+            weight.len(),
+            "layer_norm: bias and weight lengths differ"
+        );
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.layer_norm)(x, weight, bias, eps, out) }
+    }
+
+    /// RoPE of every head of `x` (heads of `head_dim`) for one position: the first
+    /// `rot_dims` dimensions, pair j turned by the angle of `cos[j]`, `sin[j]`.
+    pub fn rope(
+        &self,
+        x: &mut [f32],
+        head_dim: usize,
+        rot_dims: usize,
+        pairing: RopePairing,
+        cos: &[f32],
+        sin: &[f32],
+    ) {
+        check_rope(x.len(), head_dim, rot_dims, cos.len(), sin.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.rope)(x, head_dim, rot_dims, pairing, cos, sin) }
+    }
+
+    /// In-place softmax of one row (see [`crate::reference::softmax`] for -inf, +inf, NaN).
+    pub fn softmax(&self, x: &mut [f32]) {
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.softmax)(x) }
+    }
+
+    /// SwiGLU: `gate = silu(gate) * up`.
+    pub fn silu_mul(&self, gate: &mut [f32], up: &[f32]) {
+        same_len("silu_mul", gate.len(), up.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.silu_mul)(gate, up) }
+    }
+
+    /// Exact (erf) GELU in place.
+    pub fn gelu_erf(&self, x: &mut [f32]) {
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.gelu_erf)(x) }
+    }
+
+    /// tanh GELU in place.
+    pub fn gelu_tanh(&self, x: &mut [f32]) {
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.gelu_tanh)(x) }
+    }
+
+    /// `x += y` (residual add).
+    pub fn add(&self, x: &mut [f32], y: &[f32]) {
+        same_len("add", x.len(), y.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.add)(x, y) }
+    }
+
+    /// Every row of `x` (rows of `bias.len()`) `+= bias`.
+    pub fn add_bias(&self, x: &mut [f32], bias: &[f32]) {
+        check_rows("add_bias", x.len(), bias.len(), x.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.add_bias)(x, bias) }
+    }
+
+    /// `x *= s`.
+    pub fn scale(&self, x: &mut [f32], s: f32) {
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.scale)(x, s) }
+    }
+
+    /// `out = x` as f16 bits, round to nearest even (F16C / fcvtn in the SIMD tiers).
+    pub fn f32_to_f16(&self, x: &[f32], out: &mut [u16]) {
+        same_len("f32_to_f16", x.len(), out.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.f32_to_f16)(x, out) }
+    }
+
+    /// `out = x` widened from f16 bits (exact).
+    pub fn f16_to_f32(&self, x: &[u16], out: &mut [f32]) {
+        same_len("f16_to_f32", x.len(), out.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.f16_to_f32)(x, out) }
+    }
+
+    /// e^x in place (error bounds in [`crate::reference`]'s `approx` notes).
+    pub fn exp(&self, x: &mut [f32]) {
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.exp)(x) }
+    }
+
+    /// erf in place.
+    pub fn erf(&self, x: &mut [f32]) {
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.erf)(x) }
+    }
+
+    /// tanh in place.
+    pub fn tanh(&self, x: &mut [f32]) {
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.tanh)(x) }
+    }
+
+    /// `sum a[i] b[i]` in the lane-canonical order.
+    pub fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
+        same_len("dot", a.len(), b.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.dot)(a, b) }
+    }
+
+    /// [`Ops::dot`] with `b` in f16 bits (an f16 KV cache row).
+    pub fn dot_f16(&self, a: &[f32], b: &[u16]) -> f32 {
+        same_len("dot_f16", a.len(), b.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.dot_f16)(a, b) }
+    }
+
+    /// `y += alpha * x`.
+    pub fn axpy(&self, y: &mut [f32], alpha: f32, x: &[f32]) {
+        same_len("axpy", y.len(), x.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.axpy)(y, alpha, x) }
+    }
+
+    /// `y += alpha * x` with `x` in f16 bits.
+    pub fn axpy_f16(&self, y: &mut [f32], alpha: f32, x: &[u16]) {
+        same_len("axpy_f16", y.len(), x.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.axpy_f16)(y, alpha, x) }
+    }
+}
+
+/// Panics (a caller bug) unless two operands have the same length.
+fn same_len(op: &str, a: usize, b: usize) {
+    assert_eq!(a, b, "{op}: operand lengths differ ({a} vs {b})");
+}

@@ -11,7 +11,7 @@ use crate::runtime::kv_cache::KvCache;
 use crate::runtime::profile::Profile;
 use slimlm_kernels::attention::{attend_tile, AttentionScratch, AttentionShape, QUERY_TILE};
 use slimlm_kernels::formats;
-use slimlm_kernels::reference::rope::rope_f32;
+use slimlm_kernels::ops::Ops;
 
 /// The forward graph of a loaded model.
 pub(crate) enum Forward {
@@ -94,13 +94,6 @@ pub(crate) fn embed(table: &Matrix, tokens: &[u32], out: &mut [f32]) {
     }
 }
 
-/// `x += y`.
-pub(crate) fn add_in_place(x: &mut [f32], y: &[f32]) {
-    for (a, b) in x.iter_mut().zip(y) {
-        *a += b;
-    }
-}
-
 /// The logits of the requested positions: `h` holds the final-normed rows.
 pub(crate) fn lm_head(
     head: &Matrix,
@@ -153,10 +146,17 @@ impl RopeTable {
     }
 
     /// Rotates the heads of each of the rows of `x` (row `t` is at position `pos + t`).
-    pub fn apply(&self, config: &ModelConfig, x: &mut [f32], row_width: usize, pos: usize) {
+    pub fn apply(
+        &self,
+        ops: &Ops,
+        config: &ModelConfig,
+        x: &mut [f32],
+        row_width: usize,
+        pos: usize,
+    ) {
         for (t, row) in x.chunks_exact_mut(row_width).enumerate() {
             let p = (pos + t) * self.half;
-            rope_f32(
+            ops.rope(
                 row,
                 config.head_dim,
                 config.rope_dims,
@@ -177,8 +177,13 @@ pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
     let (hd, heads, d) = (c.head_dim, c.n_heads, c.n_heads * c.head_dim);
     let kv_width = c.kv_width();
     let s = &mut *step.scratch;
-    step.kv
-        .store(layer, step.pos, &s.k[..n * kv_width], &s.v[..n * kv_width]);
+    step.kv.store(
+        step.cx.ops,
+        layer,
+        step.pos,
+        &s.k[..n * kv_width],
+        &s.v[..n * kv_width],
+    );
     let (k_rows, v_rows) = step.kv.layer(layer);
     let shape = AttentionShape {
         n_heads: heads,

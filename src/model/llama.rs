@@ -6,13 +6,11 @@
 //! matrix (or the tied token embedding).
 
 use super::config::{Arch, ModelConfig};
-use super::graph::{add_in_place, attend, embed, lm_head, sized, LogitsFor, Step};
+use super::graph::{attend, embed, lm_head, sized, LogitsFor, Step};
 use super::matmul::matmul;
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
 use crate::runtime::profile::Op;
-use slimlm_kernels::reference::activation::swiglu_inplace;
-use slimlm_kernels::reference::norm::rmsnorm_f32;
 
 struct Layer {
     attn_norm: Vec<f32>,
@@ -97,7 +95,7 @@ impl Llama {
             let prof = &mut *step.profile;
             let t = prof.start();
             let h = sized(&mut s.h, n * d);
-            rms_rows(x, &layer.attn_norm, c.norm_eps, h);
+            cx.ops.rms_norm(x, &layer.attn_norm, c.norm_eps, h);
             prof.stop(Op::Norm, t);
             let t = prof.start();
             let q = sized(&mut s.q, n * d);
@@ -108,8 +106,8 @@ impl Llama {
             matmul(&layer.wv, layer.bv.as_deref(), h, n, v, &mut s.matmul, cx);
             prof.stop(Op::AttnMatmul, t);
             let t = prof.start();
-            step.rope.apply(c, &mut s.q[..n * d], d, step.pos);
-            step.rope.apply(c, &mut s.k[..n * kv], kv, step.pos);
+            step.rope.apply(cx.ops, c, &mut s.q[..n * d], d, step.pos);
+            step.rope.apply(cx.ops, c, &mut s.k[..n * kv], kv, step.pos);
             prof.stop(Op::Rope, t);
             let t = prof.start();
             attend(&mut step, li, n);
@@ -122,12 +120,12 @@ impl Llama {
             matmul(&layer.wo, None, &s.attn[..n * d], n, o, &mut s.matmul, cx);
             prof.stop(Op::AttnMatmul, t);
             let t = prof.start();
-            add_in_place(x, o);
+            cx.ops.add(x, o);
             prof.stop(Op::Residual, t);
 
             let t = prof.start();
             let h = sized(&mut s.h, n * d);
-            rms_rows(x, &layer.ffn_norm, c.norm_eps, h);
+            cx.ops.rms_norm(x, &layer.ffn_norm, c.norm_eps, h);
             prof.stop(Op::Norm, t);
             let t = prof.start();
             let gate = sized(&mut s.ff_a, n * ff);
@@ -136,7 +134,7 @@ impl Llama {
             matmul(&layer.w_up, None, h, n, up, &mut s.matmul, cx);
             prof.stop(Op::FfnMatmul, t);
             let t = prof.start();
-            swiglu_inplace(&mut s.ff_a[..n * ff], &s.ff_b[..n * ff]);
+            cx.ops.silu_mul(&mut s.ff_a[..n * ff], &s.ff_b[..n * ff]);
             prof.stop(Op::Activation, t);
             let t = prof.start();
             let down = sized(&mut s.h, n * d);
@@ -151,26 +149,19 @@ impl Llama {
             );
             prof.stop(Op::FfnMatmul, t);
             let t = prof.start();
-            add_in_place(x, down);
+            cx.ops.add(x, down);
             prof.stop(Op::Residual, t);
         }
 
         let mut h_buf = std::mem::take(&mut step.scratch.h);
         let h = sized(&mut h_buf, n * d);
         let t = step.profile.start();
-        rms_rows(x, &self.output_norm, c.norm_eps, h);
+        cx.ops.rms_norm(x, &self.output_norm, c.norm_eps, h);
         step.profile.stop(Op::Norm, t);
         let t = step.profile.start();
         lm_head(&self.output, h, d, which, &mut step, logits);
         step.profile.stop(Op::LmHead, t);
         step.scratch.h = h_buf;
         step.scratch.x = x_buf;
-    }
-}
-
-fn rms_rows(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
-    let d = weight.len();
-    for (xr, or) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        rmsnorm_f32(xr, weight, eps, or);
     }
 }

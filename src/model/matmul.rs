@@ -69,11 +69,7 @@ pub fn matmul(
         unpacked_matmul(w, x, m, out, scratch, cx.pool);
     }
     if let Some(bias) = bias {
-        for row in out.chunks_exact_mut(n) {
-            for (o, b) in row.iter_mut().zip(bias) {
-                *o += b;
-            }
-        }
+        cx.ops.add_bias(out, bias);
     }
 }
 

@@ -6,13 +6,12 @@
 //! token embedding. SlimLM's MLP uses exact (erf) GELU.
 
 use super::config::ModelConfig;
-use super::graph::{add_in_place, attend, embed, lm_head, sized, LogitsFor, Step};
+use super::graph::{attend, embed, lm_head, sized, LogitsFor, Step};
 use super::matmul::matmul;
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
 use crate::runtime::profile::Op;
-use slimlm_kernels::reference::activation::gelu_erf_inplace;
-use slimlm_kernels::reference::norm::layernorm_f32;
+use slimlm_kernels::ops::Ops;
 
 struct Norm {
     weight: Vec<f32>,
@@ -27,11 +26,8 @@ impl Norm {
         })
     }
 
-    fn rows(&self, x: &[f32], eps: f32, out: &mut [f32]) {
-        let d = self.weight.len();
-        for (xr, or) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-            layernorm_f32(xr, &self.weight, &self.bias, eps, or);
-        }
+    fn rows(&self, ops: &Ops, x: &[f32], eps: f32, out: &mut [f32]) {
+        ops.layer_norm(x, &self.weight, &self.bias, eps, out);
     }
 }
 
@@ -111,7 +107,7 @@ impl Mpt {
         let t = step.profile.start();
         embed(&self.token_embd, tokens, x);
         let positions = &self.position_embd[step.pos * d..(step.pos + n) * d];
-        add_in_place(x, positions);
+        cx.ops.add(x, positions);
         step.profile.stop(Op::Embed, t);
 
         for (li, layer) in self.layers.iter().enumerate() {
@@ -119,7 +115,7 @@ impl Mpt {
             let prof = &mut *step.profile;
             let t = prof.start();
             let h = sized(&mut s.h, n * d);
-            layer.attn_norm.rows(x, c.norm_eps, h);
+            layer.attn_norm.rows(cx.ops, x, c.norm_eps, h);
             prof.stop(Op::Norm, t);
             let t = prof.start();
             let qkv = sized(&mut s.ff_a, n * qkv_width);
@@ -169,19 +165,19 @@ impl Mpt {
             );
             prof.stop(Op::AttnMatmul, t);
             let t = prof.start();
-            add_in_place(x, o);
+            cx.ops.add(x, o);
             prof.stop(Op::Residual, t);
 
             let t = prof.start();
             let h = sized(&mut s.h, n * d);
-            layer.ffn_norm.rows(x, c.norm_eps, h);
+            layer.ffn_norm.rows(cx.ops, x, c.norm_eps, h);
             prof.stop(Op::Norm, t);
             let t = prof.start();
             let up = sized(&mut s.ff_a, n * ff);
             matmul(&layer.w_up, Some(&layer.b_up), h, n, up, &mut s.matmul, cx);
             prof.stop(Op::FfnMatmul, t);
             let t = prof.start();
-            gelu_erf_inplace(up);
+            cx.ops.gelu_erf(up);
             prof.stop(Op::Activation, t);
             let t = prof.start();
             let down = sized(&mut s.h, n * d);
@@ -196,14 +192,14 @@ impl Mpt {
             );
             prof.stop(Op::FfnMatmul, t);
             let t = prof.start();
-            add_in_place(x, down);
+            cx.ops.add(x, down);
             prof.stop(Op::Residual, t);
         }
 
         let mut h_buf = std::mem::take(&mut step.scratch.h);
         let h = sized(&mut h_buf, n * d);
         let t = step.profile.start();
-        self.output_norm.rows(x, c.norm_eps, h);
+        self.output_norm.rows(cx.ops, x, c.norm_eps, h);
         step.profile.stop(Op::Norm, t);
         let t = step.profile.start();
         lm_head(&self.output, h, d, which, &mut step, logits);

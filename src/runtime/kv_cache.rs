@@ -3,7 +3,8 @@
 
 use bytemuck::Zeroable;
 use slimlm_kernels::attention::{KvRows, KvType};
-use slimlm_kernels::formats::{f32_to_f16, quantize_blocks, BlockQ8_0};
+use slimlm_kernels::formats::{quantize_blocks, BlockQ8_0};
+use slimlm_kernels::ops::Ops;
 
 /// One layer's K or V rows.
 enum Rows {
@@ -30,14 +31,10 @@ impl Rows {
     }
 
     /// Writes `x` (whole rows) starting at value offset `at`.
-    fn write(&mut self, at: usize, x: &[f32]) {
+    fn write(&mut self, ops: &Ops, at: usize, x: &[f32]) {
         match self {
             Rows::F32(r) => r[at..at + x.len()].copy_from_slice(x),
-            Rows::F16(r) => {
-                for (o, &v) in r[at..at + x.len()].iter_mut().zip(x) {
-                    *o = f32_to_f16(v);
-                }
-            }
+            Rows::F16(r) => ops.f32_to_f16(x, &mut r[at..at + x.len()]),
             Rows::Q8_0(r) => {
                 let blocks = &mut r[at / 32..(at + x.len()) / 32];
                 if let Err(e) = quantize_blocks(x, blocks) {
@@ -94,10 +91,10 @@ impl KvCache {
     }
 
     /// Stores consecutive rows of K and V for `layer` starting at position `pos`.
-    pub fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
+    pub fn store(&mut self, ops: &Ops, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
         let at = pos * self.kv_width;
         let (kc, vc) = &mut self.layers[layer];
-        kc.write(at, k);
-        vc.write(at, v);
+        kc.write(ops, at, k);
+        vc.write(ops, at, v);
     }
 }

@@ -1,0 +1,80 @@
+//! Attention throughput per tier: decode (one query, every head) over an f16 or Q8_0 KV
+//! cache at SmolLM2-135M's shape (9 heads, 3 KV heads, head_dim 64) and SlimLM-125M's
+//! (12 heads of 64), at 512 and 2048 cached positions. Reports cached positions read per
+//! second (criterion's "elements": positions x heads).
+//!
+//! Compare tiers within one run (`cargo bench -p slimlm-kernels --bench attention`); on a
+//! phone run it on the device, never under qemu.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use slimlm_kernels::attention::{attend_one, AttentionScratch, AttentionShape, KvRows};
+use slimlm_kernels::dispatch::Isa;
+use slimlm_kernels::formats::{f32_to_f16, quantize_blocks, BlockQ8_0};
+use slimlm_kernels::ops::Ops;
+
+fn values(n: usize, salt: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 7919 + salt * 104_729) % 2001) as f32 / 1000.0 - 1.0)
+        .collect()
+}
+
+fn decode(c: &mut Criterion) {
+    let shapes = [("smollm2", 9, 3), ("slimlm", 12, 12)];
+    let mut group = c.benchmark_group("attention_decode");
+    for (model, heads, kv_heads) in shapes {
+        for context in [512usize, 2048] {
+            let shape = AttentionShape {
+                n_heads: heads,
+                n_kv_heads: kv_heads,
+                head_dim: 64,
+                scale: 0.125,
+            };
+            let width = shape.kv_width();
+            let k = values(context * width, 1);
+            let v = values(context * width, 2);
+            let q = values(heads * 64, 3);
+            let k16: Vec<u16> = k.iter().map(|&x| f32_to_f16(x)).collect();
+            let v16: Vec<u16> = v.iter().map(|&x| f32_to_f16(x)).collect();
+            let mut kq = vec![BlockQ8_0 { d: 0, qs: [0; 32] }; k.len() / 32];
+            let mut vq = kq.clone();
+            quantize_blocks(&k, &mut kq).unwrap();
+            quantize_blocks(&v, &mut vq).unwrap();
+            group.throughput(Throughput::Elements((context * heads) as u64));
+            for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
+                let ops = Ops::new(isa).unwrap();
+                let caches = [
+                    ("f16", KvRows::F16(&k16), KvRows::F16(&v16)),
+                    ("q8_0", KvRows::Q8_0(&kq), KvRows::Q8_0(&vq)),
+                ];
+                for (kv_name, kr, vr) in caches {
+                    let id = format!("{model}/{kv_name}/ctx{context}/{isa}");
+                    let mut out = vec![0.0f32; heads * 64];
+                    let mut scratch = AttentionScratch::default();
+                    group.bench_function(BenchmarkId::from_parameter(id), |b| {
+                        b.iter(|| {
+                            for (h, (qh, oh)) in
+                                q.chunks_exact(64).zip(out.chunks_exact_mut(64)).enumerate()
+                            {
+                                attend_one(
+                                    &ops,
+                                    &shape,
+                                    h,
+                                    qh,
+                                    context - 1,
+                                    kr,
+                                    vr,
+                                    oh,
+                                    &mut scratch,
+                                );
+                            }
+                        })
+                    });
+                }
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);

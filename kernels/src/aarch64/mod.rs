@@ -1,11 +1,13 @@
 //! aarch64 tiers: ARMv8.0 NEON ([`neon`]), dot product ([`dotprod`], sdot) and int8
 //! matrix multiply ([`i8mm`], smmla). Each higher tier starts from the table of the tier
-//! below and replaces what it does better.
+//! below and replaces what it does better. The non-matmul ops have one NEON tier
+//! ([`ops_neon`]) that all three use.
 
 mod asm;
 pub(crate) mod dotprod;
 pub(crate) mod i8mm;
 pub(crate) mod neon;
+pub(crate) mod ops_neon;
 pub(crate) mod quantize;
 
 use crate::dispatch::Isa;

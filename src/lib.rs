@@ -5,10 +5,12 @@
 //! - [`tokenizer`]: byte-level BPE built from a GGUF vocabulary.
 //! - [`chat`]: chat templates rendered with limits.
 //! - [`runtime`]: sessions, sampling, threads.
+//! - [`ffi`]: the C ABI (`include/slimlm.h`), built into `libslimlm.so` and `libslimlm.a`.
 //!
 //! The arithmetic lives in the embeddable [`slimlm_kernels`] crate.
 
 pub mod chat;
+pub mod ffi;
 pub mod gguf;
 pub mod model;
 pub mod runtime;

@@ -470,3 +470,6 @@ pub unsafe extern "C" fn slimlm_attention_decode_f32(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -224,10 +224,10 @@ pub unsafe extern "C" fn slimlm_detokenize(
             .map_err(|e| Error::invalid(format!("`tokens`: {e}")))?;
         let names = ("text", "capacity", "text_len");
         let bytes = decoded.as_bytes();
+        let text = text.cast::<u8>();
         // SAFETY: the caller's promises about `text`, `capacity` and `text_len`.
-        if let Some(out) =
-            unsafe { copy_out(bytes, 1, text.cast::<u8>(), capacity, text_len, names)? }
-        {
+        let copied = unsafe { copy_out(bytes, 1, text, capacity, text_len, names)? };
+        if let Some(out) = copied {
             out[bytes.len()] = 0;
         }
         Ok(())

@@ -6,7 +6,7 @@
 //! (a bug in slimlm) is caught, reported as [`Status::Internal`], and never unwinds into C.
 
 use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// `slimlm_status` in the header: what went wrong, as a C enum.
@@ -118,30 +118,52 @@ pub extern "C" fn slimlm_last_error() -> *const c_char {
     catch_unwind(|| LAST_ERROR.with(|last| last.borrow().as_ptr())).unwrap_or(c"".as_ptr())
 }
 
-/// `const char *slimlm_status_name(slimlm_status)`: the enum constant's name, e.g.
+impl Status {
+    /// Every status, in value order.
+    pub const ALL: [Status; 10] = [
+        Status::Ok,
+        Status::NullArgument,
+        Status::InvalidArgument,
+        Status::BufferTooSmall,
+        Status::Load,
+        Status::ContextFull,
+        Status::InvalidState,
+        Status::Unsupported,
+        Status::OutOfMemory,
+        Status::Internal,
+    ];
+
+    /// The header's name of the constant.
+    pub fn c_name(self) -> &'static CStr {
+        match self {
+            Status::Ok => c"SLIMLM_OK",
+            Status::NullArgument => c"SLIMLM_ERR_NULL_ARGUMENT",
+            Status::InvalidArgument => c"SLIMLM_ERR_INVALID_ARGUMENT",
+            Status::BufferTooSmall => c"SLIMLM_ERR_BUFFER_TOO_SMALL",
+            Status::Load => c"SLIMLM_ERR_LOAD",
+            Status::ContextFull => c"SLIMLM_ERR_CONTEXT_FULL",
+            Status::InvalidState => c"SLIMLM_ERR_INVALID_STATE",
+            Status::Unsupported => c"SLIMLM_ERR_UNSUPPORTED",
+            Status::OutOfMemory => c"SLIMLM_ERR_OUT_OF_MEMORY",
+            Status::Internal => c"SLIMLM_ERR_INTERNAL",
+        }
+    }
+}
+
+/// `const char *slimlm_status_name(int)`: the constant's name, e.g.
 /// "SLIMLM_ERR_NULL_ARGUMENT" ("SLIMLM_UNKNOWN_STATUS" for a value outside the enum).
 #[no_mangle]
 pub extern "C" fn slimlm_status_name(status: i32) -> *const c_char {
-    let name = match status {
-        0 => c"SLIMLM_OK",
-        1 => c"SLIMLM_ERR_NULL_ARGUMENT",
-        2 => c"SLIMLM_ERR_INVALID_ARGUMENT",
-        3 => c"SLIMLM_ERR_BUFFER_TOO_SMALL",
-        4 => c"SLIMLM_ERR_LOAD",
-        5 => c"SLIMLM_ERR_CONTEXT_FULL",
-        6 => c"SLIMLM_ERR_INVALID_STATE",
-        7 => c"SLIMLM_ERR_UNSUPPORTED",
-        8 => c"SLIMLM_ERR_OUT_OF_MEMORY",
-        9 => c"SLIMLM_ERR_INTERNAL",
-        _ => c"SLIMLM_UNKNOWN_STATUS",
-    };
-    name.as_ptr()
+    Status::ALL
+        .into_iter()
+        .find(|&s| s as i32 == status)
+        .map_or(c"SLIMLM_UNKNOWN_STATUS", Status::c_name)
+        .as_ptr()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::CStr;
 
     fn last() -> String {
         // SAFETY: slimlm_last_error always returns a valid NUL-terminated string.
@@ -166,16 +188,46 @@ mod tests {
         assert_eq!(guard_value("slimlm_h", 7, || 3), 3);
     }
 
+    /// The header's enum constants (`SLIMLM_... = N,`) against this side's values.
+    #[test]
+    fn header_constants_match_the_rust_values() {
+        let header =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/slimlm.h"))
+                .unwrap();
+        let mut statuses = 0;
+        for line in header.lines().map(str::trim) {
+            if !line.starts_with("SLIMLM_") {
+                continue;
+            }
+            let Some((name, value)) = line.trim_end_matches(',').split_once(" = ") else {
+                continue;
+            };
+            let value: i32 = value.parse().unwrap();
+            if let Some(ty) = name.strip_prefix("SLIMLM_TYPE_") {
+                let id = u32::try_from(value).unwrap();
+                let ggml = slimlm_kernels::formats::GgmlType::from_id(id).unwrap();
+                assert_eq!(ggml.name(), ty, "{line}");
+            } else {
+                // SAFETY: static NUL-terminated strings.
+                let rust = unsafe { CStr::from_ptr(slimlm_status_name(value)) };
+                assert_eq!(rust.to_str().unwrap(), name, "{line}");
+                statuses += 1;
+            }
+        }
+        assert_eq!(statuses, 10, "status constants found in the header");
+        assert_eq!(Status::Internal as i32, 9);
+    }
+
     #[test]
     fn status_names_follow_the_enum() {
-        for (status, name) in [
-            (Status::Ok, "SLIMLM_OK"),
-            (Status::NullArgument, "SLIMLM_ERR_NULL_ARGUMENT"),
-            (Status::Internal, "SLIMLM_ERR_INTERNAL"),
-        ] {
+        for (i, status) in Status::ALL.into_iter().enumerate() {
+            assert_eq!(status as usize, i);
             // SAFETY: static NUL-terminated strings.
-            let got = unsafe { CStr::from_ptr(slimlm_status_name(status as i32)) };
-            assert_eq!(got.to_str().unwrap(), name);
+            let got = unsafe { CStr::from_ptr(slimlm_status_name(i as i32)) };
+            assert_eq!(got, status.c_name());
         }
+        // SAFETY: as above.
+        let unknown = unsafe { CStr::from_ptr(slimlm_status_name(-1)) };
+        assert_eq!(unknown, c"SLIMLM_UNKNOWN_STATUS");
     }
 }

@@ -181,6 +181,28 @@ static void check_generation(const slimlm_model *model, const char *prompt,
     CHECK(sampler == NULL && session == NULL, "outputs not reset on failure");
 }
 
+/* Frees the model first: the session keeps it alive and still computes. */
+static void check_session_outlives_model(slimlm_model *model, const uint32_t *prompt,
+                                         size_t n_prompt, uint32_t first) {
+    slimlm_session *session = NULL;
+    slimlm_sampler *sampler = NULL;
+    slimlm_sampler_params params;
+    const float *logits = NULL;
+    size_t n_vocab = 0;
+    uint32_t token = 0;
+
+    CHECK(slimlm_session_create(model, 16, &session) == SLIMLM_OK, "session");
+    slimlm_model_free(model);
+    CHECK(slimlm_session_eval(session, prompt, n_prompt) == SLIMLM_OK, "eval after model free");
+    CHECK(slimlm_session_logits(session, &logits, &n_vocab) == SLIMLM_OK, "logits");
+    slimlm_sampler_params_default(&params);
+    CHECK(slimlm_sampler_create(&params, &sampler) == SLIMLM_OK, "sampler");
+    CHECK(slimlm_sampler_sample(sampler, logits, n_vocab, NULL, 0, &token) == SLIMLM_OK &&
+              token == first, "first token after the model was freed: %u", (unsigned)token);
+    slimlm_sampler_free(sampler);
+    slimlm_session_free(session);
+}
+
 static uint32_t read_u32(FILE *f) {
     unsigned char b[4] = {0, 0, 0, 0};
     if (fread(b, 1, 4, f) != 4) return 0;
@@ -274,7 +296,7 @@ int main(int argc, char **argv) {
         printf("model: vocab %zu, trained context %zu, tier %s\n", slimlm_model_n_vocab(model),
                slimlm_model_n_ctx_train(model), slimlm_model_isa(model));
         check_generation(model, argv[2], want_prompt, n_prompt, want, n_want);
-        slimlm_model_free(model);
+        check_session_outlives_model(model, want_prompt, n_prompt, want[0]);
     }
     check_kernel(argv[5]);
 

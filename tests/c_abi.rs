@@ -21,11 +21,12 @@ use slimlm_kernels::reference::dot::dot_q8_0_q8_0;
 const PROMPT: &str = "The three primary colors are";
 const GREEDY_TOKENS: usize = 8;
 
-/// libslimlm.a of this build: cargo puts it next to the `deps` folder of this test.
+/// libslimlm.a of this build. Cargo writes it, unhashed, into the `deps` folder this test
+/// runs from (it uplifts it to target/<profile>/ only when the library itself is a build
+/// target, which under `cargo test` it is not).
 fn static_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let lib = profile_dir.join("libslimlm.a");
+    let lib = exe.with_file_name("libslimlm.a");
     assert!(lib.is_file(), "{} is missing", lib.display());
     lib
 }

@@ -25,3 +25,14 @@ pub mod session;
 pub mod status;
 
 pub use status::Status;
+
+// What the header promises about threads: models and packed weights are shared between
+// threads; sessions and samplers move between them.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<model::ModelHandle>();
+    send_sync::<kernels::PackedHandle>();
+    send::<session::SessionHandle>();
+    send::<sampler::SamplerHandle>();
+};

@@ -12,6 +12,8 @@ export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 export CARGO_TARGET_DIR=target/aarch64
 # CLI tests spawn the binary: there is no binfmt here, so they go through qemu too.
 export SLIMLM_TEST_RUNNER=qemu-aarch64
+# tests/c_abi.rs compiles its C program for the target with this compiler.
+export SLIMLM_TEST_CC=aarch64-linux-gnu-gcc
 # Emulation is ~35x slower than native: keep property tests moderate.
 export PROPTEST_CASES=${PROPTEST_CASES:-48}
 target=aarch64-unknown-linux-gnu

@@ -1,0 +1,309 @@
+/*
+ * The C ABI from C: built by tests/c_abi.rs with the system C compiler against
+ * libslimlm.a and run with the data the Rust side computed.
+ *
+ * usage: c_abi MODEL PROMPT PROMPT_IDS GREEDY_IDS KERNEL_DATA
+ *   PROMPT_IDS, GREEDY_IDS: comma-separated ids the Rust API produced for PROMPT
+ *   (tokenized with special tokens) and its first greedy tokens.
+ *   KERNEL_DATA: u32 rows, cols, m; rows x cols Q8_0 weights (GGUF bytes); m x cols f32
+ *   activations; m x rows f32 outputs of the scalar reference (all little-endian).
+ *
+ * Prints one line per failed check and exits 1 if any failed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slimlm.h"
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                        \
+    do {                                                        \
+        if (!(cond)) {                                          \
+            failures++;                                         \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                       \
+            fprintf(stderr, " [last error: %s]\n", slimlm_last_error()); \
+        }                                                       \
+    } while (0)
+
+/* Checks that a call returned `want` and that the error message mentions `needle`. */
+#define CHECK_ERR(call, want, needle)                                                     \
+    do {                                                                                  \
+        slimlm_status got_ = (call);                                                      \
+        CHECK(got_ == (want), "%s returned %s, expected %s", #call,                       \
+              slimlm_status_name(got_), slimlm_status_name(want));                        \
+        CHECK(strstr(slimlm_last_error(), (needle)) != NULL, "%s: message lacks \"%s\"", \
+              #call, (needle));                                                           \
+    } while (0)
+
+#define MAX_IDS 256
+
+static size_t parse_ids(const char *text, uint32_t *ids) {
+    size_t n = 0;
+    const char *p = text;
+    while (*p && n < MAX_IDS) {
+        char *end;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p) break;
+        ids[n++] = (uint32_t)v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+static void check_version(void) {
+    const char *isa = NULL;
+    printf("slimlm %s, detected tier %s\n", slimlm_version(), slimlm_isa_detected());
+    CHECK(strlen(slimlm_version()) > 0, "empty version");
+    CHECK(slimlm_kernels_isa(&isa) == SLIMLM_OK && isa != NULL, "slimlm_kernels_isa");
+    CHECK(strcmp(slimlm_status_name(SLIMLM_ERR_CONTEXT_FULL), "SLIMLM_ERR_CONTEXT_FULL") == 0,
+          "status name");
+}
+
+static void check_load_errors(const char *not_a_model) {
+    slimlm_model *model = (slimlm_model *)&model; /* must be reset to NULL */
+    CHECK_ERR(slimlm_model_load(NULL, NULL, 0, &model), SLIMLM_ERR_NULL_ARGUMENT, "`path`");
+    CHECK(model == NULL, "out not reset to NULL on failure");
+    CHECK_ERR(slimlm_model_load("no/such/model.gguf", NULL, 0, &model), SLIMLM_ERR_LOAD,
+              "no/such/model.gguf");
+    CHECK_ERR(slimlm_model_load(not_a_model, NULL, 0, &model), SLIMLM_ERR_LOAD, "magic");
+    CHECK_ERR(slimlm_model_load(not_a_model, NULL, 0, NULL), SLIMLM_ERR_NULL_ARGUMENT, "`out`");
+    CHECK_ERR(slimlm_model_load(not_a_model, "fast", 0, &model), SLIMLM_ERR_INVALID_ARGUMENT,
+              "fast");
+    CHECK(model == NULL, "model set on failure");
+    slimlm_model_free(NULL);
+    slimlm_session_free(NULL);
+    slimlm_sampler_free(NULL);
+    slimlm_packed_weights_free(NULL);
+}
+
+/* Tokenizes, generates greedily and compares with the Rust API's tokens. */
+static void check_generation(const slimlm_model *model, const char *prompt,
+                             const uint32_t *want_prompt, size_t n_want_prompt,
+                             const uint32_t *want, size_t n_want) {
+    uint32_t ids[MAX_IDS] = {0}, got[MAX_IDS] = {0};
+    size_t n = 0, i;
+    slimlm_session *session = NULL;
+    slimlm_sampler *sampler = NULL;
+    slimlm_sampler_params params;
+    const float *logits = NULL;
+    size_t n_vocab = 0;
+
+    /* Size query, then a buffer too small, then the real call. */
+    CHECK(slimlm_tokenize(model, prompt, strlen(prompt), true, true, NULL, 0, &n) == SLIMLM_OK,
+          "size query");
+    CHECK(n == n_want_prompt, "prompt: %zu tokens, Rust has %zu", n, n_want_prompt);
+    CHECK_ERR(slimlm_tokenize(model, prompt, strlen(prompt), true, true, ids, 1, &n),
+              SLIMLM_ERR_BUFFER_TOO_SMALL, "`capacity` is 1");
+    CHECK(slimlm_tokenize(model, prompt, strlen(prompt), true, true, ids, MAX_IDS, &n) ==
+              SLIMLM_OK, "tokenize");
+    CHECK(n == n_want_prompt && memcmp(ids, want_prompt, n * sizeof *ids) == 0,
+          "prompt ids differ from Rust's");
+    CHECK_ERR(slimlm_tokenize(model, NULL, 3, true, true, ids, MAX_IDS, &n),
+              SLIMLM_ERR_NULL_ARGUMENT, "`text`");
+    CHECK_ERR(slimlm_tokenize(model, "\xff", 1, true, true, ids, MAX_IDS, &n),
+              SLIMLM_ERR_INVALID_ARGUMENT, "byte 0");
+    CHECK_ERR(slimlm_tokenize(NULL, "a", 1, true, true, ids, MAX_IDS, &n),
+              SLIMLM_ERR_NULL_ARGUMENT, "`model`");
+
+    CHECK(slimlm_session_create(model, 64, &session) == SLIMLM_OK, "session");
+    CHECK_ERR(slimlm_session_logits(session, &logits, &n_vocab), SLIMLM_ERR_INVALID_STATE,
+              "no logits");
+    CHECK(slimlm_sampler_params_default(&params) == SLIMLM_OK, "default params");
+    CHECK(params.temperature == 0.0f, "default is greedy");
+    CHECK(slimlm_sampler_create(&params, &sampler) == SLIMLM_OK, "sampler");
+
+    CHECK(slimlm_session_eval(session, ids, n) == SLIMLM_OK, "eval");
+    for (i = 0; i < n_want; i++) {
+        CHECK(slimlm_session_logits(session, &logits, &n_vocab) == SLIMLM_OK, "logits");
+        CHECK(n_vocab == slimlm_model_n_vocab(model), "n_vocab %zu", n_vocab);
+        CHECK(slimlm_sampler_sample(sampler, logits, n_vocab, NULL, 0, &got[i]) == SLIMLM_OK,
+              "sample");
+        if (i + 1 < n_want)
+            CHECK(slimlm_session_decode(session, got[i]) == SLIMLM_OK, "decode");
+    }
+    CHECK(slimlm_session_n_past(session) == n + n_want - 1, "n_past %zu",
+          slimlm_session_n_past(session));
+    printf("generated:");
+    for (i = 0; i < n_want; i++) printf(" %u", (unsigned)got[i]);
+    printf("\nexpected: ");
+    for (i = 0; i < n_want; i++) printf(" %u", (unsigned)want[i]);
+    printf("\n");
+    CHECK(memcmp(got, want, n_want * sizeof *got) == 0, "greedy tokens differ from Rust's");
+
+    {
+        size_t len = 0;
+        char *text;
+        CHECK(slimlm_detokenize(model, got, n_want, NULL, 0, &len) == SLIMLM_OK, "query");
+        CHECK_ERR(slimlm_detokenize(model, got, n_want, NULL, 5, &len),
+                  SLIMLM_ERR_NULL_ARGUMENT, "`text`");
+        text = malloc(len + 1);
+        CHECK_ERR(slimlm_detokenize(model, got, n_want, text, len, &len),
+                  SLIMLM_ERR_BUFFER_TOO_SMALL, "needed");
+        CHECK(slimlm_detokenize(model, got, n_want, text, len + 1, &len) == SLIMLM_OK,
+              "detokenize");
+        CHECK(strlen(text) == len, "text not NUL-terminated at %zu", len);
+        printf("text: %s\n", text);
+        free(text);
+    }
+
+    /* Session errors change nothing. */
+    {
+        uint32_t bad = (uint32_t)slimlm_model_n_vocab(model);
+        size_t before = slimlm_session_n_past(session);
+        CHECK_ERR(slimlm_session_eval(session, &bad, 1), SLIMLM_ERR_INVALID_ARGUMENT,
+                  "outside the vocabulary");
+        CHECK_ERR(slimlm_session_eval(session, ids, 0), SLIMLM_ERR_INVALID_ARGUMENT, "empty");
+        CHECK_ERR(slimlm_session_eval(session, NULL, 2), SLIMLM_ERR_NULL_ARGUMENT, "`tokens`");
+        CHECK_ERR(slimlm_session_eval(session, ids, 64), SLIMLM_ERR_CONTEXT_FULL, "overflow");
+        CHECK(slimlm_session_n_past(session) == before, "errors changed the context");
+    }
+
+    /* After a reset the same prompt gives the same first token. */
+    CHECK(slimlm_session_reset(session) == SLIMLM_OK, "reset");
+    CHECK_ERR(slimlm_session_logits(session, &logits, &n_vocab), SLIMLM_ERR_INVALID_STATE,
+              "no logits");
+    CHECK(slimlm_session_eval(session, ids, n) == SLIMLM_OK, "eval after reset");
+    CHECK(slimlm_session_logits(session, &logits, &n_vocab) == SLIMLM_OK, "logits");
+    CHECK(slimlm_sampler_sample(sampler, logits, n_vocab, NULL, 0, &got[0]) == SLIMLM_OK &&
+              got[0] == want[0], "first token after reset: %u", (unsigned)got[0]);
+
+    slimlm_sampler_free(sampler);
+    slimlm_session_free(session);
+    /* Failed creates set their output to NULL. */
+    params.top_p = 1.5f;
+    CHECK_ERR(slimlm_sampler_create(&params, &sampler), SLIMLM_ERR_INVALID_ARGUMENT, "top_p");
+    CHECK_ERR(slimlm_session_create(model, 0, &session), SLIMLM_ERR_INVALID_ARGUMENT,
+              "context");
+    CHECK(sampler == NULL && session == NULL, "outputs not reset on failure");
+}
+
+/* Frees the model first: the session keeps it alive and still computes. */
+static void check_session_outlives_model(slimlm_model *model, const uint32_t *prompt,
+                                         size_t n_prompt, uint32_t first) {
+    slimlm_session *session = NULL;
+    slimlm_sampler *sampler = NULL;
+    slimlm_sampler_params params;
+    const float *logits = NULL;
+    size_t n_vocab = 0;
+    uint32_t token = 0;
+
+    CHECK(slimlm_session_create(model, 16, &session) == SLIMLM_OK, "session");
+    slimlm_model_free(model);
+    CHECK(slimlm_session_eval(session, prompt, n_prompt) == SLIMLM_OK, "eval after model free");
+    CHECK(slimlm_session_logits(session, &logits, &n_vocab) == SLIMLM_OK, "logits");
+    slimlm_sampler_params_default(&params);
+    CHECK(slimlm_sampler_create(&params, &sampler) == SLIMLM_OK, "sampler");
+    CHECK(slimlm_sampler_sample(sampler, logits, n_vocab, NULL, 0, &token) == SLIMLM_OK &&
+              token == first, "first token after the model was freed: %u", (unsigned)token);
+    slimlm_sampler_free(sampler);
+    slimlm_session_free(session);
+}
+
+static uint32_t read_u32(FILE *f) {
+    unsigned char b[4] = {0, 0, 0, 0};
+    if (fread(b, 1, 4, f) != 4) return 0;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* Q8_0 activations x packed Q8_0 weights against the Rust scalar reference, bit for bit. */
+static void check_kernel(const char *path) {
+    FILE *f = fopen(path, "rb");
+    uint32_t rows, cols, m;
+    size_t w_size, a_size, i;
+    unsigned char *w, *act;
+    float *x, *want, *got;
+    slimlm_packed_weights *packed = NULL;
+
+    CHECK(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    rows = read_u32(f);
+    cols = read_u32(f);
+    m = read_u32(f);
+    w_size = (size_t)rows * cols / 32 * 34;
+    a_size = (size_t)m * cols / 32 * 34;
+    w = malloc(w_size);
+    x = malloc((size_t)m * cols * sizeof *x);
+    want = malloc((size_t)m * rows * sizeof *want);
+    got = calloc((size_t)m * rows, sizeof *got);
+    act = malloc(a_size);
+    CHECK(fread(w, 1, w_size, f) == w_size && fread(x, sizeof *x, (size_t)m * cols, f) == m * cols &&
+              fread(want, sizeof *want, (size_t)m * rows, f) == m * rows,
+          "short kernel data file");
+    fclose(f);
+
+    CHECK(slimlm_quantize_q8_0(x, (size_t)m * cols, act, a_size) == SLIMLM_OK, "quantize");
+    CHECK_ERR(slimlm_quantize_q8_0(x, 31, act, a_size), SLIMLM_ERR_INVALID_ARGUMENT, "`n`");
+    CHECK_ERR(slimlm_pack_weights(SLIMLM_TYPE_Q8_0, w, w_size - 1, rows, cols, &packed),
+              SLIMLM_ERR_INVALID_ARGUMENT, "`size`");
+    CHECK_ERR(slimlm_pack_weights(SLIMLM_TYPE_Q8_1, w, w_size, rows, cols, &packed),
+              SLIMLM_ERR_UNSUPPORTED, "`type`");
+    CHECK(slimlm_pack_weights(SLIMLM_TYPE_Q8_0, w, w_size, rows, cols, &packed) == SLIMLM_OK,
+          "pack");
+
+    /* GEMV of the first activation row, then GEMM of all m rows. */
+    CHECK(slimlm_gemv(packed, act, a_size / m, got, rows) == SLIMLM_OK, "gemv");
+    CHECK(memcmp(got, want, rows * sizeof *got) == 0, "gemv differs from the reference");
+    memset(got, 0, (size_t)m * rows * sizeof *got);
+    CHECK(slimlm_gemm(packed, act, a_size, m, got, (size_t)m * rows, rows) == SLIMLM_OK, "gemm");
+    for (i = 0; i < (size_t)m * rows; i++) {
+        if (got[i] != want[i]) {
+            CHECK(0, "gemm[%zu] = %.9g, reference %.9g", i, got[i], want[i]);
+            break;
+        }
+    }
+    printf("gemv/gemm Q8_0 %ux%u x %u rows: bit-identical to the scalar reference\n",
+           (unsigned)rows, (unsigned)cols, (unsigned)m);
+
+    CHECK_ERR(slimlm_gemv(packed, act, a_size / m, NULL, rows), SLIMLM_ERR_NULL_ARGUMENT,
+              "`out`");
+    CHECK_ERR(slimlm_gemv(packed, act, a_size / m, got, rows - 1), SLIMLM_ERR_INVALID_ARGUMENT,
+              "`out_len`");
+    CHECK_ERR(slimlm_gemv(packed, act, a_size, got, rows), SLIMLM_ERR_INVALID_ARGUMENT,
+              "`act_size`");
+    CHECK_ERR(slimlm_gemv(NULL, act, a_size / m, got, rows), SLIMLM_ERR_NULL_ARGUMENT,
+              "`weights`");
+    CHECK_ERR(slimlm_gemm(packed, act, a_size, m, (float *)act, (size_t)m * rows, rows),
+              SLIMLM_ERR_INVALID_ARGUMENT, "overlaps");
+
+    slimlm_packed_weights_free(packed);
+    free(w);
+    free(x);
+    free(want);
+    free(got);
+    free(act);
+}
+
+int main(int argc, char **argv) {
+    uint32_t want_prompt[MAX_IDS], want[MAX_IDS];
+    size_t n_prompt, n_want;
+    slimlm_model *model = NULL;
+
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s MODEL PROMPT PROMPT_IDS GREEDY_IDS KERNEL_DATA\n", argv[0]);
+        return 2;
+    }
+    n_prompt = parse_ids(argv[3], want_prompt);
+    n_want = parse_ids(argv[4], want);
+
+    check_version();
+    check_load_errors(argv[5]);
+    CHECK(slimlm_model_load(argv[1], NULL, 0, &model) == SLIMLM_OK, "load %s", argv[1]);
+    if (model) {
+        printf("model: vocab %zu, trained context %zu, tier %s\n", slimlm_model_n_vocab(model),
+               slimlm_model_n_ctx_train(model), slimlm_model_isa(model));
+        check_generation(model, argv[2], want_prompt, n_prompt, want, n_want);
+        check_session_outlives_model(model, want_prompt, n_prompt, want[0]);
+    }
+    check_kernel(argv[5]);
+
+    if (failures) {
+        fprintf(stderr, "c_abi: %d checks failed\n", failures);
+        return 1;
+    }
+    printf("c_abi: all checks passed\n");
+    return 0;
+}

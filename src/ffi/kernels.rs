@@ -13,9 +13,9 @@ use std::sync::OnceLock;
 use slimlm_kernels::dispatch::{Isa, IsaError};
 use slimlm_kernels::formats::{self, BlockQ8_0, BlockQ8_1, GgmlType};
 use slimlm_kernels::matmul::{activation_type, Activations, Kernels};
+use slimlm_kernels::ops::Ops;
 use slimlm_kernels::pack::{PackedMatrix, PANEL_ROWS};
 use slimlm_kernels::reference::attention::{attention_f32, AttentionShape};
-use slimlm_kernels::reference::norm::{layernorm_f32, rmsnorm_f32};
 
 use super::args::{self, disjoint, handle, mul, span, write_out};
 use super::info::isa_c_name;
@@ -37,6 +37,17 @@ fn kernels() -> Result<&'static Kernels, Error> {
             };
             Error::new(status, e.to_string())
         })
+}
+
+/// The norms' op table, of the same tier as [`kernels`] (bit-identical to the scalar
+/// references on every tier).
+fn ops() -> Result<&'static Ops, Error> {
+    static OPS: OnceLock<Ops> = OnceLock::new();
+    let isa = kernels()?.isa();
+    Ok(OPS.get_or_init(|| {
+        // SAFETY: `kernels()` built a table for `isa`, which checked that this CPU runs it.
+        unsafe { Ops::new_unchecked(isa) }
+    }))
 }
 
 /// Points `*name` at the tier the matrix products run on (static string).
@@ -351,8 +362,8 @@ pub unsafe extern "C" fn slimlm_rmsnorm_f32(
                 args::slice_mut(out, n, "out")?,
             )
         };
-        for (x, out) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-            rmsnorm_f32(x, weight, eps, out);
+        if n > 0 {
+            ops()?.rms_norm(x, weight, eps, out);
         }
         Ok(())
     })
@@ -389,8 +400,8 @@ pub unsafe extern "C" fn slimlm_layernorm_f32(
                 args::slice_mut(out, n, "out")?,
             )
         };
-        for (x, out) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-            layernorm_f32(x, weight, bias, eps, out);
+        if n > 0 {
+            ops()?.layer_norm(x, weight, bias, eps, out);
         }
         Ok(())
     })

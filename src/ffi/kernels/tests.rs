@@ -4,6 +4,7 @@
 use super::*;
 use slimlm_kernels::formats::{quantize_bytes, BlockQ4_0, BlockQ4_1, QuantizeBlock};
 use slimlm_kernels::reference::dot::{dot_q4_0_q8_0, dot_q4_1_q8_1, dot_q8_0_q8_0};
+use slimlm_kernels::reference::norm::{layernorm_f32, rmsnorm_f32};
 use std::ptr::{null, null_mut};
 
 /// Small deterministic values in [-1, 1).

@@ -5,10 +5,12 @@
 //! - [`tokenizer`]: byte-level BPE built from a GGUF vocabulary.
 //! - [`chat`]: chat templates rendered with limits.
 //! - [`runtime`]: sessions, sampling, threads.
+//! - [`doc`]: document assistance (summarize, suggest questions, answer from a document).
 //!
 //! The arithmetic lives in the embeddable [`slimlm_kernels`] crate.
 
 pub mod chat;
+pub mod doc;
 pub mod gguf;
 pub mod model;
 pub mod runtime;

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
-use slimlm::doc::{Assistant, DocOptions, Document, Outcome, Progress};
+use slimlm::doc::pipeline::MAX_SUGGESTIONS;
+use slimlm::doc::{Assistant, DocError, DocOptions, Document, Outcome, Progress};
 
 use super::common::{print_stdout, ModelArgs, SamplingArgs};
 
@@ -78,10 +79,19 @@ pub fn run(args: &DocArgs) -> Result<(), Box<dyn Error>> {
         DocTask::Suggest(s) => (&s.task, "suggest"),
         DocTask::Ask(a) => (&a.task, "ask"),
     };
-    if let DocTask::Ask(a) = &args.task {
-        if a.question.trim().is_empty() {
-            return Err(slimlm::doc::DocError::EmptyQuestion.into());
+    // Arguments and the file are checked before the model loads, so mistakes fail fast.
+    match &args.task {
+        DocTask::Ask(a) if a.question.trim().is_empty() => {
+            return Err(DocError::EmptyQuestion.into());
         }
+        DocTask::Suggest(s) if s.count == 0 || s.count > MAX_SUGGESTIONS => {
+            return Err(DocError::BadCount {
+                count: s.count,
+                max: MAX_SUGGESTIONS,
+            }
+            .into());
+        }
+        _ => {}
     }
     if task.max_chunks == 0 {
         return Err("--max-chunks must be at least 1".into());

@@ -148,9 +148,11 @@ pub fn run(args: &DocArgs) -> Result<(), Box<dyn Error>> {
     };
     if let Some(n) = requested {
         if outcome.questions.len() < n {
+            // Show what it wrote instead, so the user still sees the model's answer.
             eprintln!(
-                "note: the model wrote {} question(s), fewer than the {n} asked",
-                outcome.questions.len()
+                "note: the model wrote {} question(s), fewer than the {n} asked; its answer was:\n{}",
+                outcome.questions.len(),
+                outcome.text
             );
         }
     }

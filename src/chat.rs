@@ -136,6 +136,21 @@ impl ChatTemplate {
         Ok(ChatTemplate { env })
     }
 
+    /// The chat template stored in `model`'s GGUF, compiled with its BOS and EOS texts, or
+    /// `None` for base models without one.
+    pub fn for_model(model: &crate::model::Model) -> Result<Option<ChatTemplate>, ChatError> {
+        let Some(source) = &model.chat_template else {
+            return Ok(None);
+        };
+        let tok = &model.tokenizer;
+        let text = |id: Option<u32>| {
+            id.and_then(|i| tok.token_bytes(i))
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default()
+        };
+        ChatTemplate::new(source, &text(tok.bos()), &text(tok.eos())).map(Some)
+    }
+
     /// Renders `messages`; with `add_generation_prompt` the text ends with the opening of
     /// an assistant turn (as the template defines it), ready for generation.
     ///

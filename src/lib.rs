@@ -6,6 +6,7 @@
 //! - [`chat`]: chat templates rendered with limits.
 //! - [`runtime`]: sessions, sampling, threads.
 //! - [`ffi`]: the C ABI (`include/slimlm.h`), built into `libslimlm.so` and `libslimlm.a`.
+//! - [`doc`]: document assistance (summarize, suggest questions, answer from a document).
 //!
 //! The arithmetic lives in the embeddable [`slimlm_kernels`] crate.
 //!
@@ -37,6 +38,7 @@
 //! ```
 
 pub mod chat;
+pub mod doc;
 pub mod ffi;
 pub mod gguf;
 pub mod model;

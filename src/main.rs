@@ -34,6 +34,8 @@ enum Command {
     Chat(cli::run::ChatArgs),
     /// Perplexity of a text file, computed as llama.cpp's llama-perplexity does.
     Perplexity(cli::perplexity::PerplexityArgs),
+    /// Document assistance: summarize a text file, suggest questions, answer a question.
+    Doc(cli::doc::DocArgs),
 }
 
 #[derive(Args)]
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(&args),
         Command::Chat(args) => cli::run::chat(&args),
         Command::Perplexity(args) => cli::perplexity::run(&args),
+        Command::Doc(args) => cli::doc::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -105,18 +105,7 @@ impl SamplingArgs {
 
 /// The model's chat template, or `None` for base models without one.
 pub fn chat_template(model: &Model) -> Result<Option<ChatTemplate>, Box<dyn Error>> {
-    let Some(source) = &model.chat_template else {
-        return Ok(None);
-    };
-    let tok = &model.tokenizer;
-    let text = |id: Option<u32>| {
-        id.and_then(|i| tok.token_bytes(i))
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
-    };
-    let template = ChatTemplate::new(source, &text(tok.bos()), &text(tok.eos()))
-        .map_err(|e| format!("chat template of the model: {e}"))?;
-    Ok(Some(template))
+    ChatTemplate::for_model(model).map_err(|e| format!("chat template of the model: {e}").into())
 }
 
 /// Renders `messages` with the template (generation prompt added), or joins their

@@ -5,7 +5,7 @@ use std::io::{self, BufRead, Write};
 
 use clap::Args;
 use slimlm::chat::ChatMessage;
-use slimlm::runtime::generate::{generate, GenerateOptions, Generation, StopReason};
+use slimlm::runtime::generate::{generate, GenerateOptions, Generation};
 
 use super::common::{chat_template, print_stdout, render, ModelArgs, SamplingArgs};
 
@@ -131,12 +131,7 @@ fn report(g: &Generation) {
         s.generated_tokens,
         s.generation_tps(),
         s.time_to_first_token.as_secs_f64() * 1e3,
-        match g.stop {
-            StopReason::EndToken => "end token",
-            StopReason::StopString => "stop string",
-            StopReason::MaxTokens => "max tokens",
-            StopReason::ContextFull => "context full",
-        }
+        g.stop.name()
     );
 }
 

@@ -43,6 +43,18 @@ pub enum StopReason {
     ContextFull,
 }
 
+impl StopReason {
+    /// How reports name it: "end token", "stop string", "max tokens", "context full".
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::EndToken => "end token",
+            StopReason::StopString => "stop string",
+            StopReason::MaxTokens => "max tokens",
+            StopReason::ContextFull => "context full",
+        }
+    }
+}
+
 /// Timings of one generation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GenerationStats {

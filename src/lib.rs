@@ -5,9 +5,11 @@
 //! - [`tokenizer`]: byte-level BPE built from a GGUF vocabulary.
 //! - [`chat`]: chat templates rendered with limits.
 //! - [`runtime`]: sessions, sampling, threads.
+//! - [`bench`]: measurements for `slimlm bench` (Table 1, llama-bench rows, roofline).
 //!
 //! The arithmetic lives in the embeddable [`slimlm_kernels`] crate.
 
+pub mod bench;
 pub mod chat;
 pub mod gguf;
 pub mod model;

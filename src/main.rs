@@ -34,6 +34,8 @@ enum Command {
     Chat(cli::run::ChatArgs),
     /// Perplexity of a text file, computed as llama.cpp's llama-perplexity does.
     Perplexity(cli::perplexity::PerplexityArgs),
+    /// Measure speed: the SlimLM paper's Table 1, llama-bench rows, roofline, kernels.
+    Bench(cli::bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(&args),
         Command::Chat(args) => cli::run::chat(&args),
         Command::Perplexity(args) => cli::perplexity::run(&args),
+        Command::Bench(args) => cli::bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

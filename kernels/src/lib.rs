@@ -4,6 +4,7 @@
 //! - [`reference`]: the scalar reference of every operation; SIMD tiers must match it.
 //! - [`pack`]: weight panels repacked at load (x4x8: 4 rows interleaved in 8-byte groups).
 //! - [`matmul`]: panel x int8-activation products of every tier, dispatched once.
+//! - [`bench_set`]: the shapes and operands of the kernel microbenchmarks.
 //! - [`dispatch`]: the instruction-set tiers, detected once or forced by `SLIMLM_ISA`.
 //!
 //! Kernels are stateless: they never allocate behind the caller's back, start threads or
@@ -13,6 +14,7 @@
 
 extern crate alloc;
 
+pub mod bench_set;
 pub mod dispatch;
 pub mod formats;
 pub mod matmul;

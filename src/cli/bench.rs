@@ -363,12 +363,15 @@ fn roofline_report(model: &Model, rows: &[Row]) -> Result<Roofline, Box<dyn Erro
             .map_or(0.0, |r| r.tokens_per_s.mean)
     };
     eprintln!("bench: roofline (read bandwidth, int8 peak) ...");
-    let bandwidth = roofline::read_bandwidth(model.pool(), 5);
+    let cost = roofline::token_cost(model.file());
+    let bandwidth = roofline::read_bandwidth(model.pool(), roofline::memory_buffer_bytes(), 5);
+    let at_weight_size = roofline::read_bandwidth(model.pool(), cost.weight_bytes as usize, 5);
     let isa: Isa = model.isa();
     let peak = peak::int8_peak(isa, model.pool(), 0.3);
     let r = Roofline::new(
         bandwidth,
-        roofline::token_cost(model.file()),
+        at_weight_size,
+        cost,
         peak,
         speed(Test::Tg),
         speed(Test::Pp),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: setup, formatting, lints, the host suite, and the aarch64 suite under
-# qemu on three CPU models (one per ARM kernel tier). This is the README's test command
-# and what CI runs.
+# qemu on three CPU models (one per ARM kernel tier), and the static aarch64 phone binary.
+# This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +21,8 @@ cargo test --workspace
 
 step "aarch64 tests under qemu"
 scripts/test-aarch64.sh
+
+step "static aarch64 binary for phones (build, smoke run under qemu)"
+scripts/build-device.sh --smoke
 
 step "all tests passed"

@@ -7,6 +7,7 @@
 //! - [`runtime`]: sessions, sampling, threads.
 //! - [`ffi`]: the C ABI (`include/slimlm.h`), built into `libslimlm.so` and `libslimlm.a`.
 //! - [`doc`]: document assistance (summarize, suggest questions, answer from a document).
+//! - [`bench`]: measurements for `slimlm bench` (Table 1, llama-bench rows, roofline).
 //!
 //! The arithmetic lives in the embeddable [`slimlm_kernels`] crate.
 //!
@@ -37,6 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod bench;
 pub mod chat;
 pub mod doc;
 pub mod ffi;

@@ -36,6 +36,8 @@ enum Command {
     Perplexity(cli::perplexity::PerplexityArgs),
     /// Document assistance: summarize a text file, suggest questions, answer a question.
     Doc(cli::doc::DocArgs),
+    /// Measure speed: the SlimLM paper's Table 1, llama-bench rows, roofline, kernels.
+    Bench(cli::bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Chat(args) => cli::run::chat(&args),
         Command::Perplexity(args) => cli::perplexity::run(&args),
         Command::Doc(args) => cli::doc::run(&args),
+        Command::Bench(args) => cli::bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

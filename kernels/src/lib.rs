@@ -4,6 +4,7 @@
 //! - [`reference`]: the scalar reference of every operation; SIMD tiers must match it.
 //! - [`pack`]: weight panels repacked at load (x4x8: 4 rows interleaved in 8-byte groups).
 //! - [`matmul`]: panel x int8-activation products of every tier, dispatched once.
+//! - [`bench_set`]: the shapes and operands of the kernel microbenchmarks.
 //! - [`ops`]: norms, RoPE, softmax, activations, adds, f16 conversion, dot/axpy of every
 //!   tier, bit-identical to the references, dispatched once.
 //! - [`attention`]: causal attention with an online softmax over f32/f16/Q8_0 KV caches.
@@ -61,6 +62,7 @@
 extern crate alloc;
 
 pub mod attention;
+pub mod bench_set;
 pub mod dispatch;
 pub mod formats;
 pub mod matmul;

@@ -1,5 +1,6 @@
 //! The subcommands of the `slimlm` binary that run a model.
 
+pub mod bench;
 pub mod common;
 pub mod doc;
 pub mod perplexity;

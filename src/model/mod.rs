@@ -169,6 +169,11 @@ impl Model {
         &self.file
     }
 
+    /// The worker threads (benchmarks run their own loops on them).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Worker threads.
     pub fn threads(&self) -> usize {
         self.pool.threads()

@@ -82,6 +82,12 @@ impl Pool {
         self.pool.install(f)
     }
 
+    /// Runs `f(worker index)` once on every worker at the same time and returns the
+    /// results in worker order (benchmarks that load the whole pool at once).
+    pub fn broadcast<R: Send>(&self, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+        self.pool.broadcast(|ctx| f(ctx.index()))
+    }
+
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
     }

@@ -3,3 +3,4 @@
 pub mod common;
 pub mod perplexity;
 pub mod run;
+pub mod sigbus;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: setup, formatting, lints, the host suite, a fuzz smoke run, and the
-# aarch64 suite under qemu on three CPU models (one per ARM kernel tier). This is the README's test command
-# and what CI runs.
+# aarch64 suite under qemu on three CPU models (one per ARM kernel tier). This is the
+# README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

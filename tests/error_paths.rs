@@ -10,10 +10,11 @@ mod tiny_model;
 use std::sync::Arc;
 
 use slimlm::gguf::{GgufFile, MetaValue};
+use slimlm::kernels::dispatch::Isa;
 use slimlm::kernels::formats::GgmlType;
 use slimlm::model::{LoadOptions, Model, ModelError};
 use slimlm::runtime::threads::ThreadError;
-use slimlm::runtime::Session;
+use slimlm::runtime::{Session, SessionError};
 use tiny_model::TinyModel;
 
 fn options() -> LoadOptions {
@@ -208,35 +209,42 @@ fn vocabulary_larger_than_the_embedding() {
 #[test]
 fn sessions_past_their_context() {
     let model = load(&TinyModel::new("llama")).unwrap();
-    let e = Session::new(&model, 0)
-        .err()
-        .expect("context 0")
-        .to_string();
-    assert!(e.contains('0'), "{e}");
+    let error = |r: Result<Session, SessionError>| r.err().expect("an error").to_string();
+    assert_eq!(
+        error(Session::new(&model, 0)),
+        "context of 0 tokens: must be between 1 and 4096 for this model"
+    );
     // Llama contexts may exceed the trained length (RoPE extrapolates) up to 8x.
-    let max = 8 * tiny_model::CTX as usize;
-    assert!(Session::new(&model, max).is_ok());
-    let e = Session::new(&model, max + 1)
-        .err()
-        .expect("too long")
-        .to_string();
-    assert!(e.contains(&max.to_string()), "{e}");
+    assert!(Session::new(&model, 8 * tiny_model::CTX as usize).is_ok());
+    assert_eq!(
+        error(Session::new(&model, 4097)),
+        "context of 4097 tokens: must be between 1 and 4096 for this model"
+    );
 
     let mut session = Session::new(&model, 4).unwrap();
-    let e = session.prefill(&[1, 2, 3, 4, 5]).unwrap_err().to_string();
-    assert!(e.contains('5') && e.contains('4'), "{e}");
+    assert_eq!(
+        session.prefill(&[1, 2, 3, 4, 5]).unwrap_err().to_string(),
+        "context overflow: 0 tokens are in the context and 5 more do not fit in its 4"
+    );
     session.prefill(&[1, 2, 3, 4]).unwrap();
-    let e = session.decode(5).unwrap_err().to_string();
-    assert!(e.contains('4'), "{e}");
+    assert_eq!(
+        session.decode(5).unwrap_err().to_string(),
+        "context overflow: 4 tokens are in the context and 1 more do not fit in its 4"
+    );
     // A full session is still usable after a rewind.
     session.rewind(2).unwrap();
     session.decode(5).unwrap();
 
     let mut session = Session::new(&model, 4).unwrap();
-    let e = session.prefill(&[1, 99_999]).unwrap_err().to_string();
-    assert!(e.contains("99999"), "{e}");
-    let e = session.prefill(&[]).unwrap_err().to_string();
-    assert!(!e.is_empty());
+    assert_eq!(
+        session.prefill(&[1, 99_999]).unwrap_err().to_string(),
+        "token id 99999 at index 1 is outside the vocabulary of 261"
+    );
+    assert_eq!(
+        session.prefill(&[]).unwrap_err().to_string(),
+        "nothing to evaluate: the token list is empty"
+    );
+    assert_eq!(session.position(), 0, "failed calls change nothing");
 }
 
 #[test]
@@ -268,4 +276,25 @@ fn zero_and_too_many_threads() {
         .expect("bad cpu list")
         .to_string();
     assert!(e.contains("abc"), "{e}");
+}
+
+#[test]
+fn a_tier_this_cpu_cannot_run_is_an_error_not_a_fallback() {
+    let wrong = if cfg!(target_arch = "aarch64") {
+        Isa::Avx2
+    } else {
+        Isa::I8mm
+    };
+    let bytes = TinyModel::new("llama").to_bytes(u64::MAX).unwrap();
+    let file = Arc::new(GgufFile::from_bytes(bytes).unwrap());
+    let options = LoadOptions {
+        isa: Some(wrong),
+        ..options()
+    };
+    let e = Model::from_file(file, &options).err().expect("no fallback");
+    assert!(matches!(e, ModelError::Isa(_)), "{e}");
+    assert!(
+        e.to_string().contains("this CPU does not support it"),
+        "{e}"
+    );
 }

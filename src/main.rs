@@ -49,6 +49,7 @@ struct InfoArgs {
 
 fn main() -> ExitCode {
     env_logger::init();
+    cli::sigbus::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(args) => info(&args),

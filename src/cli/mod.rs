@@ -5,3 +5,4 @@ pub mod common;
 pub mod doc;
 pub mod perplexity;
 pub mod run;
+pub mod sigbus;

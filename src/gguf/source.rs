@@ -42,8 +42,9 @@ impl Source {
         // a changed byte can only change values; every offset was validated against the
         // slice length and is re-checked by slice bounds, so we never read outside the map.
         // If the file is truncated while mapped, touching a page past the new end raises
-        // SIGBUS and the process dies; we accept that as documented behaviour (a later issue
-        // tests it), since catching it would need a signal handler around every tensor read.
+        // SIGBUS and the process dies; we accept that as documented behaviour, since
+        // recovering would need a signal handler around every tensor read. The CLI makes
+        // the death one clear error line (src/cli/sigbus.rs, tests/cli_errors.rs).
         let map = unsafe { Mmap::map(&file) }.map_err(open_error)?;
         Ok(Source::Mapped(map))
     }

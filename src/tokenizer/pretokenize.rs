@@ -11,6 +11,8 @@
 //! It is applied after the match instead; see [`Splitter::shorten_whitespace`]. This module
 //! never sees special tokens: those are cut out of the text before it.
 
+use std::sync::{Mutex, PoisonError};
+
 use regex::Regex;
 
 use super::error::TokenizerError;
@@ -181,11 +183,21 @@ impl Splitter {
     }
 }
 
-/// Compiles one of the patterns above.
-fn compile(pattern: &str) -> Regex {
+/// Compiles one of the patterns above, once per process: compiling the Unicode classes
+/// takes milliseconds, which every model load (and every case of the `model_config` fuzz
+/// target) would otherwise pay again. Clones of a `Regex` share the compiled program.
+fn compile(pattern: &'static str) -> Regex {
+    static COMPILED: Mutex<Vec<(&'static str, Regex)>> = Mutex::new(Vec::new());
+    // A panic while the lock was held cannot leave the list inconsistent (one push).
+    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, regex)) = compiled.iter().find(|(p, _)| *p == pattern) {
+        return regex.clone();
+    }
     // The patterns are constants covered by the unit tests below; a failure here is a bug in
     // this file, not bad input.
-    Regex::new(pattern).expect("built-in pre-tokenizer pattern compiles")
+    let regex = Regex::new(pattern).expect("built-in pre-tokenizer pattern compiles");
+    compiled.push((pattern, regex.clone()));
+    regex
 }
 
 #[cfg(test)]

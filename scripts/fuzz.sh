@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf_parse model_config tokenizer chat_template)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf_parse model_config tokenizer chat_template doc_chunker)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz"

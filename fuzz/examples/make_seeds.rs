@@ -8,6 +8,8 @@
 //! - tokenizer: texts (English, code, scripts, emoji, special tokens) and id sequences.
 //! - chat_template: the real model's template and hostile ones (deep loops, recursion,
 //!   exponential strings, huge output, exceptions).
+//! - doc_chunker: a budget byte followed by the repository's sample documents and README,
+//!   and a few hand-made texts (one huge sentence, blank lines only, mixed scripts).
 //!
 //! Usage: `cargo +nightly run --manifest-path fuzz/Cargo.toml --example make_seeds -- DIR`
 
@@ -137,6 +139,23 @@ fn chat_template_seeds(dir: &Path, real: &GgufFile) {
     }
 }
 
+fn doc_chunker_seeds(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut texts: Vec<Vec<u8>> = ["README.md", "samples/solar-power.md"]
+        .iter()
+        .filter_map(|p| std::fs::read(root.join(p)).ok())
+        .collect();
+    texts.push("word ".repeat(400).into_bytes());
+    texts.push(b"First.\n\n\n\nSecond! Third? \"Fourth.\" (Fifth.)".to_vec());
+    texts.push("Ünïcödé 日本語のテキスト。 émoji 🎉🎉🎉 — done.".as_bytes().to_vec());
+    for (i, text) in texts.iter().enumerate() {
+        for budget in [0u8, 20, 63] {
+            let bytes: Vec<u8> = std::iter::once(budget).chain(text.iter().copied()).collect();
+            write(dir, "doc_chunker", &format!("doc-{i}-{budget}"), &bytes);
+        }
+    }
+}
+
 fn main() {
     let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: make_seeds DIR");
@@ -150,5 +169,6 @@ fn main() {
     model_config_seeds(&dir);
     tokenizer_seeds(&dir);
     chat_template_seeds(&dir, &real);
+    doc_chunker_seeds(&dir);
     println!("seeds written to {}", dir.display());
 }

@@ -50,13 +50,15 @@ impl Request<'_> {
     /// document and of the request text it returns alongside.
     fn instruction(&self) -> (String, String) {
         match self {
+            // The request comes after the document: small models follow the last
+            // instruction they read, and lose one placed before a long document.
             Request::Summarize => (
-                format!("{REQUEST_MARK}\n\n{DOCUMENT_MARK}"),
-                "Summarize the following document in a few sentences.".to_string(),
+                format!("{DOCUMENT_MARK}\n\n{REQUEST_MARK}"),
+                "Summarize the document above in a few sentences.".to_string(),
             ),
             Request::Suggest(n) => (
-                format!("{REQUEST_MARK}\n\n{DOCUMENT_MARK}"),
-                format!("Write {n} questions about the following document, as a numbered list."),
+                format!("{DOCUMENT_MARK}\n\n{REQUEST_MARK}"),
+                format!("Write {n} questions a reader could ask about the document above, as a numbered list."),
             ),
             Request::Ask(q) => (
                 format!("Answer the question using the following document.\n\n{DOCUMENT_MARK}\n\nQuestion: {REQUEST_MARK}"),

@@ -8,6 +8,13 @@
 //! - `silu(x) = x / (1 + e^-x)`.
 //!
 //! Where the exponential overflows (x -> -inf) the result is -0, the limit from below.
+//!
+//! Measured errors against f64 (`kernels/tests/ops_accuracy.rs`, bounds in brackets):
+//! SiLU 2.3 ulp for x >= -87 [16]; exact GELU 34 ulp for x >= -5 [40] (at x = -4.5, where
+//! the value is -1.5e-5: the rounding of z^2 amplified by exp; absolute error 3e-12 below
+//! x = -5 [1e-11]); tanh GELU 179 ulp for x >= -9 [200] (at x = -9, value -1e-28; the
+//! rounding of 2u, about 66 there, amplified by exp), -0 instead of values < 1e-37 below
+//! x = -10. Elsewhere, near zero and for positive x, all are within a few ulp.
 
 use super::approx::{abs, erfc, exp};
 use super::lanes::{map, map2, Lanes, ScalarTier, Tier};

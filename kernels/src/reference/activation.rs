@@ -57,19 +57,35 @@ pub(crate) fn silu_lanes<T: Tier>(t: T, x: T::V) -> T::V {
 /// Exact GELU in place.
 #[inline(always)]
 pub(crate) fn gelu_erf<T: Tier>(t: T, x: &mut [f32]) {
-    map(t, x, |v| gelu_erf_lanes(t, v));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| gelu_erf_lanes(t, v),
+    );
 }
 
 /// tanh GELU in place.
 #[inline(always)]
 pub(crate) fn gelu_tanh<T: Tier>(t: T, x: &mut [f32]) {
-    map(t, x, |v| gelu_tanh_lanes(t, v));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| gelu_tanh_lanes(t, v),
+    );
 }
 
 /// `gate[i] = silu(gate[i]) * up[i]`.
 #[inline(always)]
 pub(crate) fn silu_mul<T: Tier>(t: T, gate: &mut [f32], up: &[f32]) {
-    map2(t, gate, up, |g, u| silu_lanes(t, g).mul(u));
+    map2(
+        t,
+        gate,
+        up,
+        #[inline(always)]
+        |g, u| silu_lanes(t, g).mul(u),
+    );
 }
 
 /// Applies exact GELU in place (scalar reference).

@@ -8,6 +8,13 @@
 //! - `silu(x) = x / (1 + e^-x)`.
 //!
 //! Where the exponential overflows (x -> -inf) the result is -0, the limit from below.
+//!
+//! Measured errors against f64 (`kernels/tests/ops_accuracy.rs`, bounds in brackets):
+//! SiLU 2.3 ulp for x >= -87 [16]; exact GELU 34 ulp for x >= -5 [40] (at x = -4.5, where
+//! the value is -1.5e-5: the rounding of z^2 amplified by exp; absolute error 3e-12 below
+//! x = -5 [1e-11]); tanh GELU 179 ulp for x >= -9 [200] (at x = -9, value -1e-28; the
+//! rounding of 2u, about 66 there, amplified by exp), -0 instead of values < 1e-37 below
+//! x = -10. Elsewhere, near zero and for positive x, all are within a few ulp.
 
 use super::approx::{abs, erfc, exp};
 use super::lanes::{map, map2, Lanes, ScalarTier, Tier};
@@ -50,19 +57,35 @@ pub(crate) fn silu_lanes<T: Tier>(t: T, x: T::V) -> T::V {
 /// Exact GELU in place.
 #[inline(always)]
 pub(crate) fn gelu_erf<T: Tier>(t: T, x: &mut [f32]) {
-    map(t, x, |v| gelu_erf_lanes(t, v));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| gelu_erf_lanes(t, v),
+    );
 }
 
 /// tanh GELU in place.
 #[inline(always)]
 pub(crate) fn gelu_tanh<T: Tier>(t: T, x: &mut [f32]) {
-    map(t, x, |v| gelu_tanh_lanes(t, v));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| gelu_tanh_lanes(t, v),
+    );
 }
 
 /// `gate[i] = silu(gate[i]) * up[i]`.
 #[inline(always)]
 pub(crate) fn silu_mul<T: Tier>(t: T, gate: &mut [f32], up: &[f32]) {
-    map2(t, gate, up, |g, u| silu_lanes(t, g).mul(u));
+    map2(
+        t,
+        gate,
+        up,
+        #[inline(always)]
+        |g, u| silu_lanes(t, g).mul(u),
+    );
 }
 
 /// Applies exact GELU in place (scalar reference).

@@ -157,7 +157,11 @@ pub(crate) fn map_n<T: Tier, const K: usize>(
     debug_assert!(ins.iter().all(|s| s.len() == n));
     let full = n - n % LANES;
     for i in (0..full).step_by(LANES) {
-        f(ins.map(|s| t.load(&s[i..]))).store(&mut out[i..]);
+        let mut vs = [t.splat(0.0); K];
+        for (v, s) in vs.iter_mut().zip(ins) {
+            *v = t.load(&s[i..]);
+        }
+        f(vs).store(&mut out[i..]);
     }
     if full < n {
         let mut bufs = [[0.0; LANES]; K];
@@ -165,7 +169,11 @@ pub(crate) fn map_n<T: Tier, const K: usize>(
             b[..n - full].copy_from_slice(&s[full..]);
         }
         let mut o = [0.0; LANES];
-        f(bufs.map(|b| t.load(&b))).store(&mut o);
+        let mut vs = [t.splat(0.0); K];
+        for (v, b) in vs.iter_mut().zip(&bufs) {
+            *v = t.load(b);
+        }
+        f(vs).store(&mut o);
         out[full..].copy_from_slice(&o[..n - full]);
     }
 }

@@ -19,14 +19,22 @@ pub(crate) fn rms_norm<T: Tier>(t: T, x: &[f32], weight: &[f32], eps: f32, out: 
         let ss = sum_of(
             t,
             n,
+            #[inline(always)]
             |i| {
                 let v = t.load(&xr[i..]);
                 v.mul(v)
             },
+            #[inline(always)]
             |j| xr[j] * xr[j],
         );
         let scale = t.splat(inv_sqrt(ss / n as f32 + eps));
-        map_n(t, or, [xr, weight], |[v, w]| v.mul(scale).mul(w));
+        map_n(
+            t,
+            or,
+            [xr, weight],
+            #[inline(always)]
+            |[v, w]| v.mul(scale).mul(w),
+        );
     }
 }
 
@@ -43,21 +51,34 @@ pub(crate) fn layer_norm<T: Tier>(
 ) {
     let n = weight.len();
     for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
-        let mean = sum_of(t, n, |i| t.load(&xr[i..]), |j| xr[j]) / n as f32;
+        let mean = sum_of(
+            t,
+            n,
+            #[inline(always)]
+            |i| t.load(&xr[i..]),
+            #[inline(always)]
+            |j| xr[j],
+        ) / n as f32;
         let m = t.splat(mean);
         let var = sum_of(
             t,
             n,
+            #[inline(always)]
             |i| {
                 let d = t.load(&xr[i..]).sub(m);
                 d.mul(d)
             },
+            #[inline(always)]
             |j| (xr[j] - mean) * (xr[j] - mean),
         ) / n as f32;
         let scale = t.splat(inv_sqrt(var + eps));
-        map_n(t, or, [xr, weight, bias], |[v, w, b]| {
-            v.sub(m).mul(scale).mul(w).add(b)
-        });
+        map_n(
+            t,
+            or,
+            [xr, weight, bias],
+            #[inline(always)]
+            |[v, w, b]| v.sub(m).mul(scale).mul(w).add(b),
+        );
     }
 }
 

@@ -49,14 +49,17 @@ pub(crate) fn rope<T: Tier>(
 fn rope_half_split<T: Tier>(t: T, head: &mut [f32], cos: &[f32], sin: &[f32]) {
     let half = cos.len();
     let (a, b) = head.split_at_mut(half);
-    let rotate = |a: &mut [f32], b: &mut [f32], c: &[f32], s: &[f32]| {
+    // A nested function, not a closure: closures are not forced inline, and an outlined
+    // one would lack the tier's target features (every intrinsic a call).
+    #[inline(always)]
+    fn rotate<T: Tier>(t: T, a: &mut [f32], b: &mut [f32], c: &[f32], s: &[f32]) {
         let (va, vb, c, s) = (t.load(a), t.load(b), t.load(c), t.load(s));
         va.mul(c).sub(vb.mul(s)).store(a);
         vb.mul(c).add(va.mul(s)).store(b);
-    };
+    }
     let full = half - half % LANES;
     for i in (0..full).step_by(LANES) {
-        rotate(&mut a[i..], &mut b[i..], &cos[i..], &sin[i..]);
+        rotate(t, &mut a[i..], &mut b[i..], &cos[i..], &sin[i..]);
     }
     let n = half - full;
     if n > 0 {
@@ -68,7 +71,7 @@ fn rope_half_split<T: Tier>(t: T, head: &mut [f32], cos: &[f32], sin: &[f32]) {
             buf[..n].copy_from_slice(src);
         }
         let [mut ba, mut bb, bc, bs] = bufs;
-        rotate(&mut ba, &mut bb, &bc, &bs);
+        rotate(t, &mut ba, &mut bb, &bc, &bs);
         a[full..].copy_from_slice(&ba[..n]);
         b[full..].copy_from_slice(&bb[..n]);
     }
@@ -81,16 +84,18 @@ fn rope_adjacent<T: Tier>(t: T, head: &mut [f32], cos: &[f32], sin: &[f32]) {
     const PAIRS: usize = LANES / 2;
     let lane_parity: [f32; LANES] = core::array::from_fn(|i| (i % 2) as f32);
     let even = t.load(&lane_parity).lt(t.splat(0.5));
-    let rotate = |x: &mut [f32], c: &[f32], s: &[f32]| {
+    // A nested function for the reason given in `rope_half_split`.
+    #[inline(always)]
+    fn rotate<T: Tier>(t: T, even: <T::V as Lanes>::Mask, x: &mut [f32], c: &[f32], s: &[f32]) {
         let v = t.load(x);
         let p = v.mul(t.load_dup_pairs(c));
         let q = v.swap_pairs().mul(t.load_dup_pairs(s));
         T::V::select(even, p.sub(q), p.add(q)).store(x);
-    };
+    }
     let half = cos.len();
     let full = half - half % PAIRS;
     for j in (0..full).step_by(PAIRS) {
-        rotate(&mut head[2 * j..], &cos[j..], &sin[j..]);
+        rotate(t, even, &mut head[2 * j..], &cos[j..], &sin[j..]);
     }
     let n = half - full;
     if n > 0 {
@@ -98,7 +103,7 @@ fn rope_adjacent<T: Tier>(t: T, head: &mut [f32], cos: &[f32], sin: &[f32]) {
         bx[..2 * n].copy_from_slice(&head[2 * full..]);
         bc[..n].copy_from_slice(&cos[full..]);
         bs[..n].copy_from_slice(&sin[full..]);
-        rotate(&mut bx, &bc, &bs);
+        rotate(t, even, &mut bx, &bc, &bs);
         head[2 * full..].copy_from_slice(&bx[..2 * n]);
     }
 }

@@ -32,10 +32,27 @@ pub(crate) fn softmax<T: Tier>(t: T, x: &mut [f32]) {
         return;
     }
     let m = t.splat(max);
-    map(t, x, |v| exp(t, v.sub(m)));
-    let sum = sum_of(t, x.len(), |i| t.load(&x[i..]), |j| x[j]);
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| exp(t, v.sub(m)),
+    );
+    let sum = sum_of(
+        t,
+        x.len(),
+        #[inline(always)]
+        |i| t.load(&x[i..]),
+        #[inline(always)]
+        |j| x[j],
+    );
     let inv = t.splat(1.0 / sum);
-    map(t, x, |v| v.mul(inv));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| v.mul(inv),
+    );
 }
 
 /// In-place softmax of one row (scalar reference).

@@ -13,7 +13,13 @@ use crate::formats::f16_to_f32;
 /// `x += y`.
 #[inline(always)]
 pub(crate) fn add<T: Tier>(t: T, x: &mut [f32], y: &[f32]) {
-    map2(t, x, y, |a, b| a.add(b));
+    map2(
+        t,
+        x,
+        y,
+        #[inline(always)]
+        |a, b| a.add(b),
+    );
 }
 
 /// Every row of `x` (rows of `bias.len()`) `+= bias`.
@@ -28,25 +34,45 @@ pub(crate) fn add_bias<T: Tier>(t: T, x: &mut [f32], bias: &[f32]) {
 #[inline(always)]
 pub(crate) fn scale<T: Tier>(t: T, x: &mut [f32], s: f32) {
     let s = t.splat(s);
-    map(t, x, |v| v.mul(s));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| v.mul(s),
+    );
 }
 
 /// e^x in place.
 #[inline(always)]
 pub(crate) fn exp<T: Tier>(t: T, x: &mut [f32]) {
-    map(t, x, |v| approx::exp(t, v));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| approx::exp(t, v),
+    );
 }
 
 /// erf in place.
 #[inline(always)]
 pub(crate) fn erf<T: Tier>(t: T, x: &mut [f32]) {
-    map(t, x, |v| approx::erf(t, v));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| approx::erf(t, v),
+    );
 }
 
 /// tanh in place.
 #[inline(always)]
 pub(crate) fn tanh<T: Tier>(t: T, x: &mut [f32]) {
-    map(t, x, |v| approx::tanh(t, v));
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| approx::tanh(t, v),
+    );
 }
 
 /// `out = x` widened from f16 bits (exact).
@@ -86,7 +112,9 @@ pub(crate) fn dot<T: Tier>(t: T, a: &[f32], b: &[f32]) -> f32 {
     sum_of(
         t,
         a.len(),
+        #[inline(always)]
         |i| t.load(&a[i..]).mul(t.load(&b[i..])),
+        #[inline(always)]
         |j| a[j] * b[j],
     )
 }
@@ -97,7 +125,9 @@ pub(crate) fn dot_f16<T: Tier>(t: T, a: &[f32], b: &[u16]) -> f32 {
     sum_of(
         t,
         a.len(),
+        #[inline(always)]
         |i| t.load(&a[i..]).mul(t.load_f16(&b[i..])),
+        #[inline(always)]
         |j| a[j] * f16_to_f32(b[j]),
     )
 }
@@ -106,7 +136,13 @@ pub(crate) fn dot_f16<T: Tier>(t: T, a: &[f32], b: &[u16]) -> f32 {
 #[inline(always)]
 pub(crate) fn axpy<T: Tier>(t: T, y: &mut [f32], alpha: f32, x: &[f32]) {
     let alpha = t.splat(alpha);
-    map2(t, y, x, |y, x| y.add(alpha.mul(x)));
+    map2(
+        t,
+        y,
+        x,
+        #[inline(always)]
+        |y, x| y.add(alpha.mul(x)),
+    );
 }
 
 /// `y += alpha * x` with `x` in f16 bits.

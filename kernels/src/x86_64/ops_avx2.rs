@@ -51,8 +51,11 @@ impl Tier for Avx2 {
         let p = s[..LANES / 2].as_ptr();
         // SAFETY: see the note above the impls.
         unsafe {
-            let dup = |c: __m128| _mm256_set_m128(_mm_unpackhi_ps(c, c), _mm_unpacklo_ps(c, c));
-            F32x16(dup(_mm_loadu_ps(p)), dup(_mm_loadu_ps(p.add(4))))
+            let (lo, hi) = (_mm_loadu_ps(p), _mm_loadu_ps(p.add(4)));
+            F32x16(
+                _mm256_set_m128(_mm_unpackhi_ps(lo, lo), _mm_unpacklo_ps(lo, lo)),
+                _mm256_set_m128(_mm_unpackhi_ps(hi, hi), _mm_unpacklo_ps(hi, hi)),
+            )
         }
     }
 }
@@ -72,10 +75,10 @@ macro_rules! int_halves {
         let (a, b) = ($a, $b);
         // SAFETY: see the note above the impls.
         unsafe {
-            let g = |x: __m256, y: __m256| {
-                _mm256_castsi256_ps($f(_mm256_castps_si256(x), _mm256_castps_si256(y)))
-            };
-            F32x16(g(a.0, b.0), g(a.1, b.1))
+            F32x16(
+                _mm256_castsi256_ps($f(_mm256_castps_si256(a.0), _mm256_castps_si256(b.0))),
+                _mm256_castsi256_ps($f(_mm256_castps_si256(a.1), _mm256_castps_si256(b.1))),
+            )
         }
     }};
 }
@@ -178,17 +181,20 @@ impl Lanes for F32x16 {
     fn shr1_i32(self) -> Self {
         // SAFETY: see the note above the impls.
         unsafe {
-            let f = |x: __m256| _mm256_castsi256_ps(_mm256_srai_epi32::<1>(_mm256_castps_si256(x)));
-            F32x16(f(self.0), f(self.1))
+            F32x16(
+                _mm256_castsi256_ps(_mm256_srai_epi32::<1>(_mm256_castps_si256(self.0))),
+                _mm256_castsi256_ps(_mm256_srai_epi32::<1>(_mm256_castps_si256(self.1))),
+            )
         }
     }
     #[inline(always)]
     fn shl23_i32(self) -> Self {
         // SAFETY: see the note above the impls.
         unsafe {
-            let f =
-                |x: __m256| _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(x)));
-            F32x16(f(self.0), f(self.1))
+            F32x16(
+                _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(self.0))),
+                _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(self.1))),
+            )
         }
     }
     #[inline(always)]

@@ -174,15 +174,9 @@ fn unpacked_matmul(
 
 /// Quantizes each `k`-wide row of `x` into `buf` (resized) and returns the blocks.
 fn quantize_rows<'a, B: QuantizeBlock>(x: &[f32], k: usize, buf: &'a mut Vec<B>) -> &'a [B] {
-    let per_row = k / B::ELEMS;
-    buf.resize(x.len() / k * per_row, B::zeroed());
-    for (row, blocks) in x.chunks_exact(k).zip(buf.chunks_exact_mut(per_row)) {
-        // Lengths match by construction: k is a whole number of blocks (checked at load).
-        if let Err(e) = formats::quantize_blocks(row, blocks) {
-            unreachable!("activation row of {k} values: {e}");
-        }
-    }
-    buf
+    quantize_rows_with(x, k, buf, |row, blocks| {
+        formats::quantize_blocks(row, blocks).map_err(|_| MatmulError::Shape("block row"))
+    })
 }
 
 /// Quantizes each `k`-wide row of `x` into `buf` (resized) with the tier's quantizer and

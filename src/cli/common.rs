@@ -56,8 +56,14 @@ impl ModelArgs {
             cpus: self.cpus.clone(),
             ..LoadOptions::default()
         };
-        Model::load(&self.model, &options)
-            .map_err(|e| format!("{}: {e}", self.model.display()).into())
+        let model = Model::load(&self.model, &options)
+            .map_err(|e| format!("{}: {e}", self.model.display()))?;
+        // This thread takes part in every parallel step (the pool's participant 0), so
+        // it runs on the first of the pool's cores, like the workers on the others.
+        if let Some(&cpu) = model.cpus().first() {
+            slimlm::runtime::threads::pin_current_thread(cpu);
+        }
+        Ok(model)
     }
 
     /// A session of `ctx` positions with the requested KV cache type.

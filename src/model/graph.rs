@@ -1,14 +1,14 @@
 //! What every architecture's forward pass shares: scratch buffers, token embedding,
 //! RoPE tables, causal attention over the KV cache, and the dispatch to the graphs.
 
-use rayon::prelude::*;
-
 use super::config::ModelConfig;
 use super::matmul::{matmul, Compute, MatmulScratch};
 use super::weights::{Matrix, WeightLoader};
 use super::{llama, mpt, Arch, ModelError};
 use crate::runtime::kv_cache::KvCache;
 use crate::runtime::profile::Profile;
+use std::sync::Mutex;
+
 use slimlm_kernels::attention::{attend_tile, AttentionScratch, AttentionShape, QUERY_TILE};
 use slimlm_kernels::formats;
 use slimlm_kernels::ops::Ops;
@@ -73,6 +73,8 @@ pub(crate) struct Scratch {
     pub ff_a: Vec<f32>,
     pub ff_b: Vec<f32>,
     pub matmul: MatmulScratch,
+    /// One attention scratch per pool participant (each locks only its own).
+    pub attention: Vec<Mutex<AttentionScratch>>,
 }
 
 /// Resizes `buf` to `len` and returns it.
@@ -199,23 +201,27 @@ pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
         }
     }
     let out_heads = sized(&mut s.attn_heads, n * d);
-    let (pos, ops) = (step.pos, step.cx.ops);
+    let (pos, ops, pool) = (step.pos, step.cx.ops, step.cx.pool);
     let q_heads = &s.q_heads[..n * d];
-    step.cx.pool.install(|| {
-        out_heads
-            .par_chunks_mut(n * hd)
-            .enumerate()
-            .for_each(|(h, head_out)| {
-                let q = &q_heads[h * n * hd..(h + 1) * n * hd];
-                head_out
-                    .par_chunks_mut(QUERY_TILE * hd)
-                    .zip(q.par_chunks(QUERY_TILE * hd))
-                    .enumerate()
-                    .for_each_init(AttentionScratch::default, |scratch, (t, (o, q))| {
-                        let first = pos + t * QUERY_TILE;
-                        attend_tile(ops, &shape, h, q, first, k_rows, v_rows, o, scratch);
-                    });
-            })
+    // One task per (head, tile of queries): [head][token][hd] cut at every tile and head.
+    let mut tiles: Vec<(usize, usize, &mut [f32])> =
+        Vec::with_capacity(heads * n.div_ceil(QUERY_TILE));
+    for (h, head_out) in out_heads.chunks_mut(n * hd).enumerate() {
+        for (t, o) in head_out.chunks_mut(QUERY_TILE * hd).enumerate() {
+            tiles.push((h, t, o));
+        }
+    }
+    s.attention.resize_with(pool.threads(), Default::default);
+    let scratches = &s.attention[..];
+    pool.for_each_chunk_mut(&mut tiles, 1, |_, tile, participant| {
+        let (h, t, ref mut o) = tile[0];
+        let q = &q_heads[h * n * hd..(h + 1) * n * hd];
+        let q = &q[t * QUERY_TILE * hd..][..o.len()];
+        let first = pos + t * QUERY_TILE;
+        let mut scratch = scratches[participant]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        attend_tile(ops, &shape, h, q, first, k_rows, v_rows, o, &mut scratch);
     });
     let attn = sized(&mut s.attn, n * d);
     for (t, row) in attn.chunks_exact_mut(d).enumerate() {

@@ -7,7 +7,7 @@
 
 use super::config::{Arch, ModelConfig};
 use super::graph::{attend, embed, lm_head, sized, LogitsFor, Step};
-use super::matmul::matmul;
+use super::matmul::{matmul, matmuls, Product};
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
 use crate::runtime::profile::Op;
@@ -98,12 +98,13 @@ impl Llama {
             cx.ops.rms_norm(x, &layer.attn_norm, c.norm_eps, h);
             prof.stop(Op::Norm, t);
             let t = prof.start();
-            let q = sized(&mut s.q, n * d);
-            matmul(&layer.wq, layer.bq.as_deref(), h, n, q, &mut s.matmul, cx);
-            let k = sized(&mut s.k, n * kv);
-            matmul(&layer.wk, layer.bk.as_deref(), h, n, k, &mut s.matmul, cx);
-            let v = sized(&mut s.v, n * kv);
-            matmul(&layer.wv, layer.bv.as_deref(), h, n, v, &mut s.matmul, cx);
+            let qkv = [
+                (&layer.wq, layer.bq.as_deref(), sized(&mut s.q, n * d)),
+                (&layer.wk, layer.bk.as_deref(), sized(&mut s.k, n * kv)),
+                (&layer.wv, layer.bv.as_deref(), sized(&mut s.v, n * kv)),
+            ];
+            let mut qkv = qkv.map(|(w, bias, out)| Product { w, bias, out });
+            matmuls(&mut qkv, h, n, &mut s.matmul, cx);
             prof.stop(Op::AttnMatmul, t);
             let t = prof.start();
             step.rope.apply(cx.ops, c, &mut s.q[..n * d], d, step.pos);
@@ -128,10 +129,19 @@ impl Llama {
             cx.ops.rms_norm(x, &layer.ffn_norm, c.norm_eps, h);
             prof.stop(Op::Norm, t);
             let t = prof.start();
-            let gate = sized(&mut s.ff_a, n * ff);
-            matmul(&layer.w_gate, None, h, n, gate, &mut s.matmul, cx);
-            let up = sized(&mut s.ff_b, n * ff);
-            matmul(&layer.w_up, None, h, n, up, &mut s.matmul, cx);
+            let mut gate_up = [
+                Product {
+                    w: &layer.w_gate,
+                    bias: None,
+                    out: sized(&mut s.ff_a, n * ff),
+                },
+                Product {
+                    w: &layer.w_up,
+                    bias: None,
+                    out: sized(&mut s.ff_b, n * ff),
+                },
+            ];
+            matmuls(&mut gate_up, h, n, &mut s.matmul, cx);
             prof.stop(Op::FfnMatmul, t);
             let t = prof.start();
             cx.ops.silu_mul(&mut s.ff_a[..n * ff], &s.ff_b[..n * ff]);

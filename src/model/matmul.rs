@@ -9,8 +9,9 @@
 //! whose arithmetic does not depend on the thread split, so results are bit-identical for
 //! any number of threads.
 
+use std::ops::Range;
+
 use bytemuck::Pod;
-use rayon::prelude::*;
 
 use super::weights::Matrix;
 use crate::runtime::threads::Pool;
@@ -43,6 +44,14 @@ pub struct MatmulScratch {
 /// Weight rows per parallel task of the unpacked path.
 const ROWS_PER_TASK: usize = 32;
 
+/// One product of a group that shares its input rows (see [`matmuls`]): `out` receives
+/// `m` rows of `w.rows` values, plus `bias` when given.
+pub struct Product<'a> {
+    pub w: &'a Matrix,
+    pub bias: Option<&'a [f32]>,
+    pub out: &'a mut [f32],
+}
+
 /// `out[i][j] = sum_k x[i][k] * w[j][k] (+ bias[j])` for the `m` rows of `x`.
 ///
 /// `x` holds `m * w.cols` values, `out` `m * w.rows`.
@@ -55,36 +64,70 @@ pub fn matmul(
     scratch: &mut MatmulScratch,
     cx: Compute<'_>,
 ) {
-    let (n, k) = (w.rows, w.cols);
-    assert_eq!(x.len(), m * k, "{}: input is not {m} rows of {k}", w.name);
-    assert_eq!(
-        out.len(),
-        m * n,
-        "{}: output is not {m} rows of {n}",
-        w.name
-    );
-    if let Some(packed) = w.packed() {
-        packed_matmul(packed, x, m, out, scratch, cx);
-    } else {
-        unpacked_matmul(w, x, m, out, scratch, cx.pool);
-    }
-    if let Some(bias) = bias {
-        cx.ops.add_bias(out, bias);
-    }
+    matmuls(&mut [Product { w, bias, out }], x, m, scratch, cx);
 }
 
-/// Panels through the tier's kernels, in parallel over ranges of row groups.
-fn packed_matmul(
-    w: &PackedMatrix,
+/// Several products of the same input rows (Q, K and V; gate and up) as one parallel
+/// step: the activations are quantized once and one task list covers every matrix, so
+/// the threads meet once instead of once per matrix. Each output element is computed
+/// exactly as [`matmul`] alone would compute it.
+pub fn matmuls(
+    products: &mut [Product<'_>],
     x: &[f32],
     m: usize,
-    out: &mut [f32],
     scratch: &mut MatmulScratch,
     cx: Compute<'_>,
 ) {
-    let (n, k) = (w.rows, w.cols);
+    for p in products.iter() {
+        let (n, k) = (p.w.rows, p.w.cols);
+        assert_eq!(x.len(), m * k, "{}: input is not {m} rows of {k}", p.w.name);
+        assert_eq!(
+            p.out.len(),
+            m * n,
+            "{}: output is not {m} rows of {n}",
+            p.w.name
+        );
+    }
+    let packed: Option<Vec<&PackedMatrix>> = products.iter().map(|p| p.w.packed()).collect();
+    match packed {
+        Some(ws) if ws.iter().all(|w| same_activations(w.ty(), ws[0].ty())) => {
+            let mut outs: Vec<&mut [f32]> = products.iter_mut().map(|p| &mut *p.out).collect();
+            packed_matmuls(&ws, x, m, &mut outs, scratch, cx);
+        }
+        _ => {
+            for p in products.iter_mut() {
+                match p.w.packed() {
+                    Some(w) => packed_matmuls(&[w], x, m, &mut [&mut *p.out], scratch, cx),
+                    None => unpacked_matmul(p.w, x, m, p.out, scratch, cx.pool),
+                }
+            }
+        }
+    }
+    for p in products.iter_mut() {
+        if let Some(bias) = p.bias {
+            cx.ops.add_bias(p.out, bias);
+        }
+    }
+}
+
+/// Whether weights of types `a` and `b` take the same quantized activations.
+fn same_activations(a: GgmlType, b: GgmlType) -> bool {
+    (a == GgmlType::Q4_1) == (b == GgmlType::Q4_1)
+}
+
+/// Panels through the tier's kernels, in parallel over ranges of row groups of every
+/// matrix (all of one activation format).
+fn packed_matmuls(
+    ws: &[&PackedMatrix],
+    x: &[f32],
+    m: usize,
+    outs: &mut [&mut [f32]],
+    scratch: &mut MatmulScratch,
+    cx: Compute<'_>,
+) {
+    let k = ws[0].cols;
     let kernels = cx.kernels;
-    let acts = match w.ty() {
+    let acts = match ws[0].ty() {
         GgmlType::Q4_1 => Activations::Q8_1(quantize_rows_with(
             x,
             k,
@@ -98,32 +141,43 @@ fn packed_matmul(
             |row, blocks| kernels.quantize_q8_0(row, blocks),
         )),
     };
-    let groups = w.groups();
+    let groups: usize = ws.iter().map(|w| w.groups()).sum();
     // About four tasks per thread, at least 4 groups (16 rows) each.
     let per_task = groups.div_ceil(4 * cx.pool.threads()).max(4);
     scratch.tiles.resize(m * groups * PANEL_ROWS, 0.0);
-    let tiles = &mut scratch.tiles[..];
-    cx.pool.install(|| {
-        tiles
-            .par_chunks_mut(m * per_task * PANEL_ROWS)
-            .enumerate()
-            .for_each(|(task, tile)| {
-                let width = tile.len() / m;
-                let first = task * per_task;
-                let range = first..first + width / PANEL_ROWS;
-                if let Err(e) = cx.kernels.gemm(w, range, acts, m, tile, width) {
-                    unreachable!("panel tile {task}: {e}");
-                }
-            })
+    // Each matrix's output tiles ([m][width] each, in group order) follow the previous
+    // matrix's; a task is one tile.
+    let mut tasks: Vec<(usize, Range<usize>, &mut [f32])> = Vec::new();
+    let mut rest = &mut scratch.tiles[..];
+    for (i, w) in ws.iter().enumerate() {
+        let mut first = 0;
+        while first < w.groups() {
+            let range = first..(first + per_task).min(w.groups());
+            let (tile, tail) = rest.split_at_mut(m * range.len() * PANEL_ROWS);
+            rest = tail;
+            first = range.end;
+            tasks.push((i, range, tile));
+        }
+    }
+    cx.pool.for_each_chunk_mut(&mut tasks, 1, |_, task, _| {
+        let (i, ref range, ref mut tile) = task[0];
+        let width = tile.len() / m;
+        if let Err(e) = cx.kernels.gemm(ws[i], range.clone(), acts, m, tile, width) {
+            unreachable!("{} groups {range:?}: {e}", ws[i].ty());
+        }
     });
-    // Scatter the tiles ([m][width] each, in task order) into out ([m][n]).
-    let mut start = 0;
-    for tile in tiles.chunks(m * per_task * PANEL_ROWS) {
+    // Scatter the tiles into each out ([m][n]).
+    let (mut at, mut start) = (0, 0);
+    for (i, tile, _) in tasks.iter().map(|(i, r, t)| (*i, &**t, r)) {
+        let n = ws[i].rows;
+        if at != i {
+            (at, start) = (i, 0);
+        }
         let width = tile.len() / m;
         let valid = width.min(n.saturating_sub(start));
-        for i in 0..m {
-            out[i * n + start..i * n + start + valid]
-                .copy_from_slice(&tile[i * width..i * width + valid]);
+        for r in 0..m {
+            outs[i][r * n + start..r * n + start + valid]
+                .copy_from_slice(&tile[r * width..r * width + valid]);
         }
         start += width;
     }
@@ -206,19 +260,14 @@ where
 {
     let blocks: &[W] = bytemuck::cast_slice(w.bytes());
     let per_row = blocks.len() / w.rows;
-    pool.install(|| {
-        out_t
-            .par_chunks_mut(ROWS_PER_TASK * m)
-            .enumerate()
-            .for_each(|(task, chunk)| {
-                for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
-                    let j = task * ROWS_PER_TASK + r;
-                    let row = &blocks[j * per_row..(j + 1) * per_row];
-                    for (i, o) in outs.iter_mut().enumerate() {
-                        *o = f(row, i);
-                    }
-                }
-            })
+    pool.for_each_chunk_mut(out_t, ROWS_PER_TASK * m, |task, chunk, _| {
+        for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
+            let j = task * ROWS_PER_TASK + r;
+            let row = &blocks[j * per_row..(j + 1) * per_row];
+            for (i, o) in outs.iter_mut().enumerate() {
+                *o = f(row, i);
+            }
+        }
     });
 }
 
@@ -229,25 +278,20 @@ where
 {
     let row_bytes = w.row_bytes();
     let bytes = w.bytes();
-    pool.install(|| {
-        out_t
-            .par_chunks_mut(ROWS_PER_TASK * m)
-            .enumerate()
-            .for_each_init(
-                || vec![0.0f32; w.cols],
-                |row, (task, chunk)| {
-                    for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
-                        let j = task * ROWS_PER_TASK + r;
-                        let src = &bytes[j * row_bytes..(j + 1) * row_bytes];
-                        if let Err(e) = formats::dequantize_row(w.ty, src, row) {
-                            unreachable!("{}: row {j}: {e}", w.name);
-                        }
-                        for (i, o) in outs.iter_mut().enumerate() {
-                            *o = f(row, i);
-                        }
-                    }
-                },
-            )
+    pool.for_each_chunk_mut(out_t, ROWS_PER_TASK * m, |task, chunk, _| {
+        // One decoded row per task of ROWS_PER_TASK rows: the allocation is noise next to
+        // decoding them.
+        let mut row = vec![0.0f32; w.cols];
+        for (r, outs) in chunk.chunks_exact_mut(m).enumerate() {
+            let j = task * ROWS_PER_TASK + r;
+            let src = &bytes[j * row_bytes..(j + 1) * row_bytes];
+            if let Err(e) = formats::dequantize_row(w.ty, src, &mut row) {
+                unreachable!("{}: row {j}: {e}", w.name);
+            }
+            for (i, o) in outs.iter_mut().enumerate() {
+                *o = f(&row, i);
+            }
+        }
     });
 }
 

@@ -7,9 +7,10 @@
 //! phone run it on the device, never under qemu.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use slimlm_kernels::attention::{attend_one, AttentionScratch, AttentionShape, KvRows};
+use slimlm_kernels::attention::{
+    attend_tile, AttentionScratch, AttentionShape, KvType, LayerCache,
+};
 use slimlm_kernels::dispatch::Isa;
-use slimlm_kernels::formats::{f32_to_f16, quantize_blocks, BlockQ8_0};
 use slimlm_kernels::ops::Ops;
 
 fn values(n: usize, salt: usize) -> Vec<f32> {
@@ -33,20 +34,13 @@ fn decode(c: &mut Criterion) {
             let k = values(context * width, 1);
             let v = values(context * width, 2);
             let q = values(heads * 64, 3);
-            let k16: Vec<u16> = k.iter().map(|&x| f32_to_f16(x)).collect();
-            let v16: Vec<u16> = v.iter().map(|&x| f32_to_f16(x)).collect();
-            let mut kq = vec![BlockQ8_0 { d: 0, qs: [0; 32] }; k.len() / 32];
-            let mut vq = kq.clone();
-            quantize_blocks(&k, &mut kq).unwrap();
-            quantize_blocks(&v, &mut vq).unwrap();
             group.throughput(Throughput::Elements((context * heads) as u64));
             for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
                 let ops = Ops::new(isa).unwrap();
-                let caches = [
-                    ("f16", KvRows::F16(&k16), KvRows::F16(&v16)),
-                    ("q8_0", KvRows::Q8_0(&kq), KvRows::Q8_0(&vq)),
-                ];
-                for (kv_name, kr, vr) in caches {
+                for ty in [KvType::F16, KvType::Q8_0] {
+                    let mut cache = LayerCache::new(ty, kv_heads, 64, context).unwrap();
+                    cache.store(&ops, 0, &k, &v);
+                    let kv_name = ty.name();
                     let id = format!("{model}/{kv_name}/ctx{context}/{isa}");
                     let mut out = vec![0.0f32; heads * 64];
                     let mut scratch = AttentionScratch::default();
@@ -55,14 +49,13 @@ fn decode(c: &mut Criterion) {
                             for (h, (qh, oh)) in
                                 q.chunks_exact(64).zip(out.chunks_exact_mut(64)).enumerate()
                             {
-                                attend_one(
+                                attend_tile(
                                     &ops,
                                     &shape,
                                     h,
                                     qh,
                                     context - 1,
-                                    kr,
-                                    vr,
+                                    &cache,
                                     oh,
                                     &mut scratch,
                                 );

@@ -4,24 +4,34 @@
 //! score row longer than one block is ever stored. Memory per query is O(head_dim), not
 //! O(context).
 //!
-//! Layout: a cache row per position holds `n_kv_heads * head_dim` values (head-major) in
-//! the cache's [`KvType`]; a query row holds `n_heads * head_dim` f32. Query head `h` reads
-//! KV head `h / (n_heads / n_kv_heads)` (grouped-query attention).
+//! The cache of a layer is a [`LayerCache`], laid out for the kernels: per KV head, K in
+//! blocks of [`KV_BLOCK`] positions stored key-major (dimension `i` of the block's 32 keys
+//! is one contiguous run, so a score kernel's lanes are keys and no horizontal sum is
+//! needed: [`Ops::key_major_scores`]), and V as one row per position (the output
+//! accumulates whole rows: [`Ops::accumulate_rows`]). A Q8_0 cache keeps K as rows of
+//! blocks too (its scores are integer block dots, like llama.cpp's). A query row holds
+//! `n_heads * head_dim` f32; query head `h` reads KV head `h / (n_heads / n_kv_heads)`
+//! (grouped-query attention).
 //!
 //! Every query's result depends only on its own position and the cache, through the same
-//! sequence of operations in decode ([`attend_one`]) and prefill ([`attend_tile`]), so a
-//! prompt evaluated in one batch or token by token gives bit-identical outputs.
+//! sequence of operations whether it comes alone (decode) or in a tile (prefill) of
+//! [`attend_tile`], so a prompt evaluated in one batch or token by token gives
+//! bit-identical outputs.
+
+use alloc::vec;
+use alloc::vec::Vec;
 
 use bytemuck::Zeroable;
 
-use crate::formats::{f16_to_f32, quantize_blocks, BlockQ8_0};
-use crate::ops::Ops;
+use crate::formats::{f16_to_f32, f32_to_f16, quantize_blocks, BlockQ8_0};
+use crate::ops::{Ops, KEY_BLOCK};
 use crate::reference::dot::q8_0_q8_0_block_sum;
 
 /// Keys per online-softmax block.
-pub const KV_BLOCK: usize = 32;
+pub const KV_BLOCK: usize = KEY_BLOCK;
 
-/// Queries per prefill tile: they share each K/V block while it is in L1.
+/// Queries per prefill tile: they share each K/V block (converted to f32 once) while it
+/// is in L1.
 pub const QUERY_TILE: usize = 8;
 
 /// Storage format of KV cache rows.
@@ -55,16 +65,6 @@ impl KvType {
     }
 }
 
-/// The rows of one cache tensor (all K or all V of a layer), positions `0..len / width`.
-#[derive(Clone, Copy, Debug)]
-pub enum KvRows<'a> {
-    F32(&'a [f32]),
-    /// f16 bit patterns.
-    F16(&'a [u16]),
-    /// `width / 32` blocks per row.
-    Q8_0(&'a [BlockQ8_0]),
-}
-
 /// Shape of one attention call.
 #[derive(Clone, Copy, Debug)]
 pub struct AttentionShape {
@@ -87,54 +87,197 @@ impl AttentionShape {
     }
 }
 
+/// K or V storage of a [`LayerCache`].
+enum Store {
+    F32(Vec<f32>),
+    /// f16 bit patterns.
+    F16(Vec<u16>),
+    Q8_0(Vec<BlockQ8_0>),
+}
+
+impl Store {
+    fn new(ty: KvType, values: usize) -> Store {
+        match ty {
+            KvType::F32 => Store::F32(vec![0.0; values]),
+            KvType::F16 => Store::F16(vec![0; values]),
+            KvType::Q8_0 => Store::Q8_0(vec![BlockQ8_0::zeroed(); values / 32]),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Store::F32(v) => v.len() * 4,
+            Store::F16(v) => v.len() * 2,
+            Store::Q8_0(v) => v.len() * core::mem::size_of::<BlockQ8_0>(),
+        }
+    }
+}
+
+/// Why a [`LayerCache`] cannot be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheError {
+    /// A Q8_0 cache needs `head_dim` to be a multiple of 32.
+    Q8_0HeadDim(usize),
+    /// Zero heads or a zero head_dim.
+    EmptyShape,
+}
+
+impl core::fmt::Display for CacheError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CacheError::Q8_0HeadDim(hd) => {
+                write!(
+                    f,
+                    "a q8_0 KV cache needs head_dim a multiple of 32 (it is {hd})"
+                )
+            }
+            CacheError::EmptyShape => write!(f, "a KV cache needs at least one head of one value"),
+        }
+    }
+}
+
+/// One layer's K and V for `capacity` positions of every KV head, in the layout the
+/// kernels read (see the module docs):
+/// - K, f32 / f16: value `i` of head `g` at position `p` is at
+///   `((g * blocks + p / KV_BLOCK) * head_dim + i) * KV_BLOCK + p % KV_BLOCK`;
+/// - K, Q8_0, and V of every type: row `g * capacity + p` of `head_dim` values.
+pub struct LayerCache {
+    ty: KvType,
+    n_kv_heads: usize,
+    head_dim: usize,
+    /// Positions, a multiple of [`KV_BLOCK`].
+    capacity: usize,
+    k: Store,
+    v: Store,
+}
+
+impl LayerCache {
+    /// A zeroed cache of at least `positions` positions (rounded up to a whole block).
+    /// The caller bounds `positions * n_kv_heads * head_dim` (it is allocated twice).
+    pub fn new(
+        ty: KvType,
+        n_kv_heads: usize,
+        head_dim: usize,
+        positions: usize,
+    ) -> Result<LayerCache, CacheError> {
+        if n_kv_heads == 0 || head_dim == 0 {
+            return Err(CacheError::EmptyShape);
+        }
+        if ty == KvType::Q8_0 && !head_dim.is_multiple_of(32) {
+            return Err(CacheError::Q8_0HeadDim(head_dim));
+        }
+        let capacity = positions.div_ceil(KV_BLOCK) * KV_BLOCK;
+        let values = capacity * n_kv_heads * head_dim;
+        Ok(LayerCache {
+            ty,
+            n_kv_heads,
+            head_dim,
+            capacity,
+            k: Store::new(ty, values),
+            v: Store::new(ty, values),
+        })
+    }
+
+    pub fn kv_type(&self) -> KvType {
+        self.ty
+    }
+
+    /// Positions the cache holds (a multiple of [`KV_BLOCK`]).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Bytes allocated for K and V.
+    pub fn bytes(&self) -> usize {
+        self.k.bytes() + self.v.bytes()
+    }
+
+    /// Stores the K and V rows (`n_kv_heads * head_dim` values each, head-major) of
+    /// consecutive positions from `pos` on.
+    ///
+    /// # Panics
+    /// If the rows are not whole or go past the capacity (a caller bug).
+    pub fn store(&mut self, ops: &Ops, pos: usize, k: &[f32], v: &[f32]) {
+        let (hd, width) = (self.head_dim, self.n_kv_heads * self.head_dim);
+        assert!(
+            k.len() == v.len() && k.len().is_multiple_of(width),
+            "K/V rows of {width} values"
+        );
+        let rows = k.len() / width;
+        assert!(pos + rows <= self.capacity, "K/V rows past the cache");
+        let blocks = self.capacity / KV_BLOCK;
+        for (t, (kr, vr)) in k.chunks_exact(width).zip(v.chunks_exact(width)).enumerate() {
+            let p = pos + t;
+            for (g, (kh, vh)) in kr.chunks_exact(hd).zip(vr.chunks_exact(hd)).enumerate() {
+                let row = (g * self.capacity + p) * hd;
+                write_row(ops, &mut self.v, row, vh);
+                match &mut self.k {
+                    Store::Q8_0(_) => write_row(ops, &mut self.k, row, kh),
+                    Store::F32(c) => {
+                        let base = (g * blocks + p / KV_BLOCK) * hd * KV_BLOCK + p % KV_BLOCK;
+                        for (i, &x) in kh.iter().enumerate() {
+                            c[base + i * KV_BLOCK] = x;
+                        }
+                    }
+                    Store::F16(c) => {
+                        let base = (g * blocks + p / KV_BLOCK) * hd * KV_BLOCK + p % KV_BLOCK;
+                        for (i, &x) in kh.iter().enumerate() {
+                            c[base + i * KV_BLOCK] = f32_to_f16(x);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes one row of values at value offset `at` of a row-major store.
+fn write_row(ops: &Ops, store: &mut Store, at: usize, x: &[f32]) {
+    match store {
+        Store::F32(c) => c[at..at + x.len()].copy_from_slice(x),
+        Store::F16(c) => ops.f32_to_f16(x, &mut c[at..at + x.len()]),
+        Store::Q8_0(c) => {
+            let blocks = &mut c[at / 32..(at + x.len()) / 32];
+            if let Err(e) = quantize_blocks(x, blocks) {
+                unreachable!("K/V row of {} values: {e}", x.len());
+            }
+        }
+    }
+}
+
 /// Per-query running state of the online softmax.
 struct Running {
     max: f32,
     sum: f32,
 }
 
-/// Reusable buffers of one attention worker: O(QUERY_TILE * (head_dim + KV_BLOCK)),
-/// independent of the context length.
+/// Reusable buffers of one attention worker: O(head_dim * KV_BLOCK), independent of the
+/// context length.
 #[derive(Default)]
 pub struct AttentionScratch {
-    scores: alloc::vec::Vec<f32>,
-    q8: alloc::vec::Vec<BlockQ8_0>,
-    row: alloc::vec::Vec<f32>,
+    scores: Vec<f32>,
+    q8: Vec<BlockQ8_0>,
+    /// The current block's K (key-major) and V rows as f32.
+    k_block: Vec<f32>,
+    v_block: Vec<f32>,
 }
 
 impl AttentionScratch {
     /// Bytes currently held (for memory tests and reports).
     pub fn bytes(&self) -> usize {
-        self.scores.capacity() * 4
+        (self.scores.capacity() + self.k_block.capacity() + self.v_block.capacity()) * 4
             + self.q8.capacity() * core::mem::size_of::<BlockQ8_0>()
-            + self.row.capacity() * 4
     }
 }
 
-/// One query head at absolute position `pos` (it sees keys `0..=pos`): `out =
-/// softmax(scale * q . K^T) V`.
-#[allow(clippy::too_many_arguments)]
-pub fn attend_one(
-    ops: &Ops,
-    shape: &AttentionShape,
-    h: usize,
-    q: &[f32],
-    pos: usize,
-    k: KvRows<'_>,
-    v: KvRows<'_>,
-    out: &mut [f32],
-    scratch: &mut AttentionScratch,
-) {
-    attend_tile(ops, shape, h, q, pos, k, v, out, scratch);
-}
-
-/// Query head `h` of `q.len() / head_dim` consecutive query rows (at most
-/// [`QUERY_TILE`] per pass; longer runs are processed tile by tile), the first at absolute
-/// position `pos`; `q` and `out` hold one `head_dim` slice per query.
+/// Query head `h` of `q.len() / head_dim` consecutive query rows (processed in tiles of
+/// [`QUERY_TILE`]), the first at absolute position `pos` (query `t` sees keys
+/// `0..=pos + t`); `q` and `out` hold one `head_dim` slice per query:
+/// `out = softmax(scale * q . K^T) V`.
 ///
 /// # Panics
-/// If the slices do not match the shape or the cache holds fewer than `pos + queries`
-/// rows (caller bugs).
+/// If the shapes disagree with each other or with the cache, or the queries reach past
+/// the cache (caller bugs).
 #[allow(clippy::too_many_arguments)]
 pub fn attend_tile(
     ops: &Ops,
@@ -142,8 +285,7 @@ pub fn attend_tile(
     h: usize,
     q: &[f32],
     pos: usize,
-    k: KvRows<'_>,
-    v: KvRows<'_>,
+    cache: &LayerCache,
     out: &mut [f32],
     scratch: &mut AttentionScratch,
 ) {
@@ -156,36 +298,26 @@ pub fn attend_tile(
         h < shape.n_heads && shape.n_heads.is_multiple_of(shape.n_kv_heads),
         "head"
     );
-    let rows = q.len() / hd;
-    let needed = (pos + rows) * shape.kv_width();
-    assert!(rows_len(k) >= needed, "K cache shorter than the positions");
-    assert!(rows_len(v) >= needed, "V cache shorter than the positions");
-    if let KvRows::Q8_0(_) = k {
-        assert!(
-            hd.is_multiple_of(32),
-            "Q8_0 KV cache needs head_dim a multiple of 32"
-        );
-    }
+    assert!(
+        cache.head_dim == hd && cache.n_kv_heads == shape.n_kv_heads,
+        "cache shape"
+    );
+    assert!(
+        pos + q.len() / hd <= cache.capacity,
+        "queries past the cache"
+    );
     for (t, (qt, ot)) in q
         .chunks(QUERY_TILE * hd)
         .zip(out.chunks_mut(QUERY_TILE * hd))
         .enumerate()
     {
-        tile(ops, shape, h, qt, pos + t * QUERY_TILE, k, v, ot, scratch);
+        tile(ops, shape, h, qt, pos + t * QUERY_TILE, cache, ot, scratch);
     }
 }
 
-/// Values (not bytes) the cache slice holds.
-fn rows_len(rows: KvRows<'_>) -> usize {
-    match rows {
-        KvRows::F32(r) => r.len(),
-        KvRows::F16(r) => r.len(),
-        KvRows::Q8_0(r) => r.len() * 32,
-    }
-}
-
-/// At most QUERY_TILE queries: walk the key blocks once, each query stopping at its own
-/// position.
+/// Up to [`QUERY_TILE`] queries: for every block of keys, K and V are made f32 once, then
+/// each query that sees part of the block takes its scores and folds them into its
+/// running softmax and output.
 #[allow(clippy::too_many_arguments)]
 fn tile(
     ops: &Ops,
@@ -193,25 +325,22 @@ fn tile(
     h: usize,
     q: &[f32],
     pos: usize,
-    k: KvRows<'_>,
-    v: KvRows<'_>,
+    cache: &LayerCache,
     out: &mut [f32],
     scratch: &mut AttentionScratch,
 ) {
     let hd = shape.head_dim;
     let rows = q.len() / hd;
-    let width = shape.kv_width();
-    let head_off = shape.kv_head(h) * hd;
+    let g = shape.kv_head(h);
     let mut state: [Running; QUERY_TILE] = core::array::from_fn(|_| Running {
         max: f32::NEG_INFINITY,
         sum: 0.0,
     });
     out.fill(0.0);
     scratch.scores.resize(KV_BLOCK, 0.0);
-    scratch.row.resize(hd, 0.0);
-    if let KvRows::Q8_0(_) = k {
-        // Q8_0 keys: the query is quantized too and scores are integer block dots, as
-        // llama.cpp does for a quantized K cache.
+    scratch.k_block.resize(hd * KV_BLOCK, 0.0);
+    scratch.v_block.resize(hd * KV_BLOCK, 0.0);
+    if let Store::Q8_0(_) = cache.k {
         scratch.q8.resize(rows * hd / 32, BlockQ8_0::zeroed());
         for (qt, blocks) in q.chunks_exact(hd).zip(scratch.q8.chunks_exact_mut(hd / 32)) {
             if let Err(e) = quantize_blocks(qt, blocks) {
@@ -219,42 +348,63 @@ fn tile(
             }
         }
     }
+    let blocks = cache.capacity / KV_BLOCK;
     let last_key = pos + rows; // exclusive: the last query sees keys 0..pos + rows
     let mut start = 0;
     while start < last_key {
         let end = (start + KV_BLOCK).min(last_key);
+        let n = end - start;
+        // This block's K (key-major, f32/f16 caches) and its V rows as f32.
+        let kt_at = (g * blocks + start / KV_BLOCK) * hd * KV_BLOCK;
+        let kt: &[f32] = match &cache.k {
+            Store::F32(c) => &c[kt_at..kt_at + hd * KV_BLOCK],
+            Store::F16(c) => {
+                ops.f16_to_f32(&c[kt_at..kt_at + hd * KV_BLOCK], &mut scratch.k_block);
+                &scratch.k_block
+            }
+            Store::Q8_0(_) => &[],
+        };
+        let v_at = (g * cache.capacity + start) * hd;
+        let v_rows: &[f32] = match &cache.v {
+            Store::F32(c) => &c[v_at..v_at + n * hd],
+            Store::F16(c) => {
+                let vb = &mut scratch.v_block[..n * hd];
+                ops.f16_to_f32(&c[v_at..v_at + n * hd], vb);
+                vb
+            }
+            Store::Q8_0(c) => {
+                let vb = &mut scratch.v_block[..n * hd];
+                dequantize_q8_0(&c[v_at / 32..(v_at + n * hd) / 32], vb);
+                vb
+            }
+        };
         for i in 0..rows {
             let visible = (pos + i + 1).min(end);
             if visible <= start {
                 continue;
             }
             let n = visible - start;
-            let scores = &mut scratch.scores[..n];
             let qi = &q[i * hd..(i + 1) * hd];
-            for (j, s) in scores.iter_mut().enumerate() {
-                let base = (start + j) * width + head_off;
-                let dot = match k {
-                    KvRows::F32(r) => ops.dot(qi, &r[base..base + hd]),
-                    KvRows::F16(r) => ops.dot_f16(qi, &r[base..base + hd]),
-                    KvRows::Q8_0(r) => {
-                        let kb = &r[base / 32..(base + hd) / 32];
-                        dot_q8_0(kb, &scratch.q8[i * hd / 32..(i + 1) * hd / 32])
+            match &cache.k {
+                Store::Q8_0(c) => {
+                    let qb = &scratch.q8[i * hd / 32..(i + 1) * hd / 32];
+                    for (j, s) in scratch.scores[..n].iter_mut().enumerate() {
+                        let row = ((g * cache.capacity + start + j) * hd) / 32;
+                        *s = dot_q8_0(&c[row..row + hd / 32], qb) * shape.scale;
                     }
-                };
-                *s = dot * shape.scale;
+                }
+                _ => ops.key_major_scores(qi, kt, shape.scale, &mut scratch.scores),
             }
+            let scores = &mut scratch.scores[..n];
             let st = &mut state[i];
             let block_max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let new_max = st.max.max(block_max);
             let acc = &mut out[i * hd..(i + 1) * hd];
             if new_max == f32::NEG_INFINITY {
-                // Every score so far is -inf (only possible with infinite inputs):
-                // nothing to weigh yet.
                 continue;
             }
             if st.max != new_max {
                 if st.max != f32::NEG_INFINITY {
-                    // Rescale what was accumulated under the old maximum.
                     let mut correction = [st.max - new_max];
                     ops.exp(&mut correction);
                     st.sum *= correction[0];
@@ -266,31 +416,20 @@ fn tile(
                 *s -= new_max;
             }
             ops.exp(scores);
-            for (j, &p) in scores.iter().enumerate() {
+            for &p in scores.iter() {
                 st.sum += p;
-                let base = (start + j) * width + head_off;
-                match v {
-                    KvRows::F32(r) => ops.axpy(acc, p, &r[base..base + hd]),
-                    KvRows::F16(r) => ops.axpy_f16(acc, p, &r[base..base + hd]),
-                    KvRows::Q8_0(r) => {
-                        let row = &mut scratch.row[..hd];
-                        dequantize_q8_0(&r[base / 32..(base + hd) / 32], row);
-                        ops.axpy(acc, p, row);
-                    }
-                }
             }
+            ops.accumulate_rows(acc, scores, &v_rows[..n * hd]);
         }
         start = end;
     }
     for (i, st) in state.iter().enumerate().take(rows) {
         let acc = &mut out[i * hd..(i + 1) * hd];
-        // sum >= 1 whenever a finite score was seen (the maximum contributes exp(0)).
         let inv = if st.sum > 0.0 { 1.0 / st.sum } else { 0.0 };
         ops.scale(acc, inv);
     }
 }
 
-/// Q8_0 x Q8_0 dot in llama.cpp's order: per block `sumi * (d_k * d_q)`.
 fn dot_q8_0(k: &[BlockQ8_0], q: &[BlockQ8_0]) -> f32 {
     let mut sum = 0.0f32;
     for (kb, qb) in k.iter().zip(q) {

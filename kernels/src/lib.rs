@@ -5,8 +5,8 @@
 //! - [`pack`]: weight panels repacked at load (x4x8: 4 rows interleaved in 8-byte groups).
 //! - [`matmul`]: panel x int8-activation products of every tier, dispatched once.
 //! - [`bench_set`]: the shapes and operands of the kernel microbenchmarks.
-//! - [`ops`]: norms, RoPE, softmax, activations, adds, f16 conversion, dot/axpy of every
-//!   tier, bit-identical to the references, dispatched once.
+//! - [`ops`]: norms, RoPE, softmax, activations, adds, f16 conversion, dot/axpy and the
+//!   attention block kernels of every tier, bit-identical to the references, dispatched once.
 //! - [`attention`]: causal attention with an online softmax over f32/f16/Q8_0 KV caches.
 //! - [`dispatch`]: the instruction-set tiers, detected once or forced by `SLIMLM_ISA`.
 //!

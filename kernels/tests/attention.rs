@@ -14,7 +14,7 @@
 
 use proptest::prelude::*;
 use slimlm_kernels::attention::{
-    attend_one, attend_tile, AttentionScratch, AttentionShape, KvRows, KV_BLOCK,
+    attend_tile, AttentionScratch, AttentionShape, KvType, LayerCache, KV_BLOCK,
 };
 use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{f16_to_f32, f32_to_f16, quantize_blocks, BlockQ8_0};
@@ -150,8 +150,12 @@ fn reference(
     out
 }
 
-fn to_f16(x: &[f32]) -> Vec<u16> {
-    x.iter().map(|&v| f32_to_f16(v)).collect()
+/// A cache of type `ty` holding the rows `k`, `v` ([position][kv_head][head_dim]).
+fn cache(ops: &Ops, ty: KvType, shape: &AttentionShape, k: &[f32], v: &[f32]) -> LayerCache {
+    let positions = k.len() / shape.kv_width();
+    let mut c = LayerCache::new(ty, shape.n_kv_heads, shape.head_dim, positions).unwrap();
+    c.store(ops, 0, k, v);
+    c
 }
 
 fn to_q8_0(x: &[f32]) -> Vec<BlockQ8_0> {
@@ -174,8 +178,6 @@ fn max_abs(x: &[f32]) -> f32 {
 fn check_case(c: &Case) -> Result<(), TestCaseError> {
     let d = data(c);
     let (hd, queries) = (c.head_dim, c.queries);
-    let k16 = to_f16(&d.k);
-    let v16 = to_f16(&d.v);
     let (kq, vq) = (to_q8_0(&d.k), to_q8_0(&d.v));
     let (kq_f, vq_f) = (dequantize(&kq), dequantize(&vq));
     // The kernel quantizes each query head to Q8_0 for the integer dot products.
@@ -187,22 +189,32 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
         let q = head_queries(&d, queries, h);
         let mut first: Option<Vec<f32>> = None;
         for ops in &tiers {
+            let f32_cache = cache(ops, KvType::F32, &d.shape, &d.k, &d.v);
+            let f16_cache = cache(ops, KvType::F16, &d.shape, &d.k, &d.v);
+            let q8_cache = cache(ops, KvType::Q8_0, &d.shape, &d.k, &d.v);
             // Prefill tile over the F32 cache.
             let mut tile = vec![0.0; queries * hd];
-            let (k, v) = (KvRows::F32(&d.k), KvRows::F32(&d.v));
-            attend_tile(ops, &d.shape, h, &q, c.pos, k, v, &mut tile, &mut scratch);
+            attend_tile(
+                ops,
+                &d.shape,
+                h,
+                &q,
+                c.pos,
+                &f32_cache,
+                &mut tile,
+                &mut scratch,
+            );
             // Decode, one query at a time, gives the same bits.
             for t in 0..queries {
                 let mut one = vec![0.0; hd];
                 let qt = &q[t * hd..(t + 1) * hd];
-                attend_one(
+                attend_tile(
                     ops,
                     &d.shape,
                     h,
                     qt,
                     c.pos + t,
-                    k,
-                    v,
+                    &f32_cache,
                     &mut one,
                     &mut scratch,
                 );
@@ -214,15 +226,13 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
             }
             // The f16 cache of the same values gives the same bits.
             let mut f16_out = vec![0.0; queries * hd];
-            let (k, v) = (KvRows::F16(&k16), KvRows::F16(&v16));
             attend_tile(
                 ops,
                 &d.shape,
                 h,
                 &q,
                 c.pos,
-                k,
-                v,
+                &f16_cache,
                 &mut f16_out,
                 &mut scratch,
             );
@@ -252,8 +262,16 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
             }
             // Q8_0 cache, against the reference over the dequantized rows.
             let mut q8_out = vec![0.0; queries * hd];
-            let (k, v) = (KvRows::Q8_0(&kq), KvRows::Q8_0(&vq));
-            attend_tile(ops, &d.shape, h, &q, c.pos, k, v, &mut q8_out, &mut scratch);
+            attend_tile(
+                ops,
+                &d.shape,
+                h,
+                &q,
+                c.pos,
+                &q8_cache,
+                &mut q8_out,
+                &mut scratch,
+            );
             for t in 0..queries {
                 let want = reference(&d, &q_f, c.pos, t, h, &kq_f, &vq_f);
                 let err = max_abs_diff(&q8_out[t * hd..(t + 1) * hd], &want);
@@ -313,8 +331,8 @@ fn infinite_scores_give_no_nan_from_masking() {
     let mut out = vec![0.0; 32];
     let mut scratch = AttentionScratch::default();
     for ops in tiers() {
-        let (kr, vr) = (KvRows::F32(&k), KvRows::F32(&v));
-        attend_one(&ops, &shape, 0, &q, 2, kr, vr, &mut out, &mut scratch);
+        let c = cache(&ops, KvType::F32, &shape, &k, &v);
+        attend_tile(&ops, &shape, 0, &q, 2, &c, &mut out, &mut scratch);
         assert!(out.iter().all(|&o| o == 1.5), "{out:?}");
     }
 }

@@ -10,7 +10,7 @@
 use proptest::prelude::*;
 use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::f32_to_f16;
-use slimlm_kernels::ops::{Op, Ops, RopePairing};
+use slimlm_kernels::ops::{Op, Ops, RopePairing, KEY_BLOCK};
 
 /// The tiers this CPU runs, the scalar one first.
 fn tiers() -> Vec<Ops> {
@@ -197,6 +197,41 @@ proptest! {
             assert_same("dot_f16", tier, &[tier.dot_f16(row0, &h)], &[dot_f16]);
         }
         check_inplace("add_bias", &x, |o, v| o.add_bias(v, &b));
+    }
+
+    #[test]
+    fn attention_block_ops_match_scalar(
+        head_dim in prop_oneof![Just(64usize), Just(128), 1usize..=160],
+        keys in 0usize..=KEY_BLOCK,
+        special in 0u64..4,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng(seed);
+        let q = rng.values(head_dim, special);
+        let kt = rng.values(head_dim * KEY_BLOCK, special);
+        let p = rng.values(keys, special);
+        let v = rng.values(keys * head_dim, special);
+        let acc0 = rng.values(head_dim, special);
+        let scale = rng.unit();
+        let tiers = tiers();
+        let mut want = vec![0.0; KEY_BLOCK];
+        tiers[0].key_major_scores(&q, &kt, scale, &mut want);
+        let mut want_acc = acc0.clone();
+        tiers[0].accumulate_rows(&mut want_acc, &p, &v);
+        // accumulate_rows is one axpy per row, operation for operation.
+        let mut axpys = acc0.clone();
+        for (&pj, row) in p.iter().zip(v.chunks_exact(head_dim)) {
+            tiers[0].axpy(&mut axpys, pj, row);
+        }
+        assert_same("accumulate_rows vs axpy", &tiers[0], &want_acc, &axpys);
+        for tier in &tiers[1..] {
+            let mut got = vec![0.0; KEY_BLOCK];
+            tier.key_major_scores(&q, &kt, scale, &mut got);
+            assert_same("key_major_scores", tier, &got, &want);
+            let mut got_acc = acc0.clone();
+            tier.accumulate_rows(&mut got_acc, &p, &v);
+            assert_same("accumulate_rows", tier, &got_acc, &want_acc);
+        }
     }
 
     #[test]

@@ -186,7 +186,7 @@ pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
         &s.k[..n * kv_width],
         &s.v[..n * kv_width],
     );
-    let (k_rows, v_rows) = step.kv.layer(layer);
+    let cache = step.kv.layer(layer);
     let shape = AttentionShape {
         n_heads: heads,
         n_kv_heads: c.n_kv_heads,
@@ -221,7 +221,7 @@ pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
         let mut scratch = scratches[participant]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        attend_tile(ops, &shape, h, q, first, k_rows, v_rows, o, &mut scratch);
+        attend_tile(ops, &shape, h, q, first, cache, o, &mut scratch);
     });
     let attn = sized(&mut s.attn, n * d);
     for (t, row) in attn.chunks_exact_mut(d).enumerate() {

@@ -78,9 +78,16 @@ impl<'m> Session<'m> {
                 max,
             });
         }
+        let kv =
+            KvCache::new(kv_type, c.n_layers, c.n_kv_heads, c.head_dim, context).map_err(|_| {
+                SessionError::KvType {
+                    ty: kv_type.name(),
+                    head_dim: c.head_dim,
+                }
+            })?;
         Ok(Session {
             model,
-            kv: KvCache::new(kv_type, c.n_layers, c.kv_width(), context),
+            kv,
             rope: RopeTable::new(c, context),
             scratch: Scratch::default(),
             logits: Vec::new(),

@@ -40,10 +40,12 @@ pub enum Op {
     DotF16,
     Axpy,
     AxpyF16,
+    KeyMajorScores,
+    AccumulateRows,
 }
 
 impl Op {
-    pub const ALL: [Op; 19] = [
+    pub const ALL: [Op; 21] = [
         Op::RmsNorm,
         Op::LayerNorm,
         Op::Rope,
@@ -63,6 +65,8 @@ impl Op {
         Op::DotF16,
         Op::Axpy,
         Op::AxpyF16,
+        Op::KeyMajorScores,
+        Op::AccumulateRows,
     ];
 }
 
@@ -72,7 +76,7 @@ type RopeFn = unsafe fn(&mut [f32], usize, usize, RopePairing, &[f32], &[f32]);
 /// One tier's entries. Each is `unsafe` only because it needs the tier's CPU features.
 pub(crate) struct Table {
     /// Kernel names, in [`Op::ALL`] order.
-    pub names: [&'static str; 19],
+    pub names: [&'static str; 21],
     pub rms_norm: unsafe fn(&[f32], &[f32], f32, &mut [f32]),
     pub layer_norm: LayerNormFn,
     pub rope: RopeFn,
@@ -92,6 +96,8 @@ pub(crate) struct Table {
     pub dot_f16: unsafe fn(&[f32], &[u16]) -> f32,
     pub axpy: unsafe fn(&mut [f32], f32, &[f32]),
     pub axpy_f16: unsafe fn(&mut [f32], f32, &[u16]),
+    pub key_major_scores: unsafe fn(&[f32], &[f32], f32, &mut [f32]),
+    pub accumulate_rows: unsafe fn(&mut [f32], &[f32], &[f32]),
 }
 
 /// Instantiates every op of [`crate::reference`] for the tier `$tier` (a
@@ -127,6 +133,9 @@ macro_rules! ops_tier {
             dot_f16(a: &[f32], b: &[u16]) -> f32 = vector::dot_f16;
             axpy(y: &mut [f32], alpha: f32, x: &[f32]) = vector::axpy;
             axpy_f16(y: &mut [f32], alpha: f32, x: &[u16]) = vector::axpy_f16;
+            key_major_scores(q: &[f32], kt: &[f32], scale: f32, out: &mut [f32]) =
+                vector::key_major_scores;
+            accumulate_rows(acc: &mut [f32], p: &[f32], v: &[f32]) = vector::accumulate_rows;
         );
 
         pub(crate) static TABLE: $crate::ops::Table = $crate::ops::Table {
@@ -150,6 +159,8 @@ macro_rules! ops_tier {
                 concat!("dot_f32_f16_", $name),
                 concat!("axpy_f32_", $name),
                 concat!("axpy_f32_f16_", $name),
+                concat!("key_major_scores_f32_", $name),
+                concat!("accumulate_rows_f32_", $name),
             ],
             rms_norm,
             layer_norm,
@@ -170,6 +181,8 @@ macro_rules! ops_tier {
             dot_f16,
             axpy,
             axpy_f16,
+            key_major_scores,
+            accumulate_rows,
         };
     };
     (@entries $tier:ty, #[$attr:meta],
@@ -388,7 +401,29 @@ impl Ops {
         // SAFETY: as in `rms_norm`.
         unsafe { (self.table.axpy_f16)(y, alpha, x) }
     }
+
+    /// Attention scores of one query against a block of [`KEY_BLOCK`] keys stored
+    /// key-major (`kt[i * KEY_BLOCK + j]` = dimension `i` of key `j`):
+    /// `out[j] = scale * sum_i q[i] kt[i * KEY_BLOCK + j]`, each key's sum as four chains
+    /// over `i mod 4` combined `(c0 + c1) + (c2 + c3)`.
+    pub fn key_major_scores(&self, q: &[f32], kt: &[f32], scale: f32, out: &mut [f32]) {
+        same_len("key_major_scores", kt.len(), q.len() * KEY_BLOCK);
+        same_len("key_major_scores", out.len(), KEY_BLOCK);
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.key_major_scores)(q, kt, scale, out) }
+    }
+
+    /// `acc += p[j] * (row j of v)` for every `j` in order (one [`Ops::axpy`] per row, with
+    /// `acc` kept in registers): `v` holds `p.len()` rows of `acc.len()` values.
+    pub fn accumulate_rows(&self, acc: &mut [f32], p: &[f32], v: &[f32]) {
+        same_len("accumulate_rows", v.len(), p.len() * acc.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.accumulate_rows)(acc, p, v) }
+    }
 }
+
+/// Keys per block of [`Ops::key_major_scores`].
+pub const KEY_BLOCK: usize = crate::reference::vector::SCORE_KEYS;
 
 /// Panics (a caller bug) unless two operands have the same length.
 fn same_len(op: &str, a: usize, b: usize) {

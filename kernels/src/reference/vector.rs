@@ -158,3 +158,86 @@ pub(crate) fn axpy_f16<T: Tier>(t: T, y: &mut [f32], alpha: f32, x: &[u16]) {
         *o += alpha * f16_to_f32(h);
     }
 }
+
+/// Keys per block of [`key_major_scores`] (the attention kernel's `KV_BLOCK`).
+pub(crate) const SCORE_KEYS: usize = 2 * LANES;
+
+/// Scores of one query against a block of [`SCORE_KEYS`] keys stored key-major
+/// (`kt[i * SCORE_KEYS + j]` = dimension `i` of key `j`):
+/// `out[j] = scale * sum_i q[i] * kt[i * SCORE_KEYS + j]`.
+///
+/// The lanes are keys, so no horizontal reduction is needed: each key's sum runs as four
+/// chains over `i mod 4` (in order of `i`), combined as `(c0 + c1) + (c2 + c3)`, then
+/// scaled. `kt` holds `q.len() * SCORE_KEYS` values and `out` [`SCORE_KEYS`].
+#[inline(always)]
+pub(crate) fn key_major_scores<T: Tier>(t: T, q: &[f32], kt: &[f32], scale: f32, out: &mut [f32]) {
+    let zero = t.splat(0.0);
+    let mut acc = [[zero; 2]; 4];
+    /// One dimension of the query against the block: its chain += q_i * key lanes.
+    #[inline(always)]
+    fn step<T: Tier>(t: T, acc: &mut [T::V; 2], qi: f32, row: &[f32]) {
+        let qv = t.splat(qi);
+        acc[0] = acc[0].add(qv.mul(t.load(&row[..LANES])));
+        acc[1] = acc[1].add(qv.mul(t.load(&row[LANES..SCORE_KEYS])));
+    }
+    let mut rows = kt.chunks_exact(4 * SCORE_KEYS);
+    let mut qs = q.chunks_exact(4);
+    for (q4, r4) in (&mut qs).zip(&mut rows) {
+        let [a0, a1, a2, a3] = &mut acc;
+        step(t, a0, q4[0], &r4[..SCORE_KEYS]);
+        step(t, a1, q4[1], &r4[SCORE_KEYS..2 * SCORE_KEYS]);
+        step(t, a2, q4[2], &r4[2 * SCORE_KEYS..3 * SCORE_KEYS]);
+        step(t, a3, q4[3], &r4[3 * SCORE_KEYS..]);
+    }
+    for (c, (&qi, row)) in qs
+        .remainder()
+        .iter()
+        .zip(rows.remainder().chunks_exact(SCORE_KEYS))
+        .enumerate()
+    {
+        step(t, &mut acc[c], qi, row);
+    }
+    let s = t.splat(scale);
+    for half in 0..2 {
+        let sum = acc[0][half]
+            .add(acc[1][half])
+            .add(acc[2][half].add(acc[3][half]));
+        sum.mul(s).store(&mut out[half * LANES..(half + 1) * LANES]);
+    }
+}
+
+/// `acc[i] += p[j] * v[j * acc.len() + i]` for every key `j` in order: [`axpy`] once per
+/// key (the same operations per element), with `acc` held in registers across the keys.
+/// `v` holds `p.len()` rows of `acc.len()` values.
+#[inline(always)]
+pub(crate) fn accumulate_rows<T: Tier>(t: T, acc: &mut [f32], p: &[f32], v: &[f32]) {
+    let hd = acc.len();
+    // Four vectors (64 values) of `acc` per pass over the keys.
+    let mut at = 0;
+    while at + 4 * LANES <= hd {
+        let mut a: [T::V; 4] = core::array::from_fn(|c| t.load(&acc[at + c * LANES..]));
+        for (&pj, row) in p.iter().zip(v.chunks_exact(hd)) {
+            let pv = t.splat(pj);
+            for (c, ac) in a.iter_mut().enumerate() {
+                *ac = ac.add(pv.mul(t.load(&row[at + c * LANES..])));
+            }
+        }
+        for (c, ac) in a.iter().enumerate() {
+            ac.store(&mut acc[at + c * LANES..at + (c + 1) * LANES]);
+        }
+        at += 4 * LANES;
+    }
+    while at + LANES <= hd {
+        let mut a = t.load(&acc[at..]);
+        for (&pj, row) in p.iter().zip(v.chunks_exact(hd)) {
+            a = a.add(t.splat(pj).mul(t.load(&row[at..])));
+        }
+        a.store(&mut acc[at..at + LANES]);
+        at += LANES;
+    }
+    for (i, o) in acc.iter_mut().enumerate().skip(at) {
+        for (&pj, row) in p.iter().zip(v.chunks_exact(hd)) {
+            *o += pj * row[i];
+        }
+    }
+}

@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 
 use bytemuck::Zeroable;
 
-use crate::formats::{f16_to_f32, f32_to_f16, quantize_blocks, BlockQ8_0};
+use crate::formats::{f16_to_f32, quantize_blocks, BlockQ8_0};
 use crate::ops::{Ops, KEY_BLOCK};
 use crate::reference::dot::q8_0_q8_0_block_sum;
 
@@ -221,8 +221,14 @@ impl LayerCache {
                     }
                     Store::F16(c) => {
                         let base = (g * blocks + p / KV_BLOCK) * hd * KV_BLOCK + p % KV_BLOCK;
-                        for (i, &x) in kh.iter().enumerate() {
-                            c[base + i * KV_BLOCK] = f32_to_f16(x);
+                        // Converted with the tier's op (F16C / NEON), then scattered.
+                        let mut bits = [0u16; 64];
+                        for (part, xs) in kh.chunks(64).enumerate() {
+                            let bits = &mut bits[..xs.len()];
+                            ops.f32_to_f16(xs, bits);
+                            for (i, &b) in bits.iter().enumerate() {
+                                c[base + (part * 64 + i) * KV_BLOCK] = b;
+                            }
                         }
                     }
                 }

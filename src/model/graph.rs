@@ -9,6 +9,8 @@ use crate::runtime::kv_cache::KvCache;
 use crate::runtime::profile::Profile;
 use std::sync::Mutex;
 
+use crate::runtime::threads::Pool;
+
 use slimlm_kernels::attention::{attend_tile, AttentionScratch, AttentionShape, QUERY_TILE};
 use slimlm_kernels::formats;
 use slimlm_kernels::ops::Ops;
@@ -75,6 +77,21 @@ pub(crate) struct Scratch {
     pub matmul: MatmulScratch,
     /// One attention scratch per pool participant (each locks only its own).
     pub attention: Vec<Mutex<AttentionScratch>>,
+}
+
+/// Calls `f(first row, rows)` on batches of the `width`-value rows of `x`, in parallel
+/// (one batch, on this thread, when there are few rows): for elementwise ops of a prompt.
+pub(crate) fn in_row_batches(
+    pool: &Pool,
+    x: &mut [f32],
+    width: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync,
+) {
+    let rows = x.len() / width;
+    let per_task = rows.div_ceil(4 * pool.threads()).max(4);
+    pool.for_each_chunk_mut(x, per_task * width, |task, chunk, _| {
+        f(task * per_task, chunk)
+    });
 }
 
 /// Resizes `buf` to `len` and returns it.

@@ -6,7 +6,7 @@
 //! matrix (or the tied token embedding).
 
 use super::config::{Arch, ModelConfig};
-use super::graph::{attend, embed, lm_head, sized, LogitsFor, Step};
+use super::graph::{attend, embed, in_row_batches, lm_head, sized, LogitsFor, Step};
 use super::matmul::{matmul, matmuls, Product};
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
@@ -144,7 +144,11 @@ impl Llama {
             matmuls(&mut gate_up, h, n, &mut s.matmul, cx);
             prof.stop(Op::FfnMatmul, t);
             let t = prof.start();
-            cx.ops.silu_mul(&mut s.ff_a[..n * ff], &s.ff_b[..n * ff]);
+            let up = &s.ff_b[..n * ff];
+            in_row_batches(cx.pool, &mut s.ff_a[..n * ff], ff, |first, gate| {
+                cx.ops
+                    .silu_mul(gate, &up[first * ff..first * ff + gate.len()])
+            });
             prof.stop(Op::Activation, t);
             let t = prof.start();
             let down = sized(&mut s.h, n * d);

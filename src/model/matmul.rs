@@ -129,12 +129,14 @@ fn packed_matmuls(
     let kernels = cx.kernels;
     let acts = match ws[0].ty() {
         GgmlType::Q4_1 => Activations::Q8_1(quantize_rows_with(
+            cx.pool,
             x,
             k,
             &mut scratch.q8_1,
             |row, blocks| kernels.quantize_q8_1(row, blocks),
         )),
         _ => Activations::Q8_0(quantize_rows_with(
+            cx.pool,
             x,
             k,
             &mut scratch.q8_0,
@@ -166,21 +168,39 @@ fn packed_matmuls(
             unreachable!("{} groups {range:?}: {e}", ws[i].ty());
         }
     });
-    // Scatter the tiles into each out ([m][n]).
-    let (mut at, mut start) = (0, 0);
-    for (i, tile, _) in tasks.iter().map(|(i, r, t)| (*i, &**t, r)) {
-        let n = ws[i].rows;
-        if at != i {
-            (at, start) = (i, 0);
+    // Scatter the tiles into each out ([m][n]): one item per output row, in parallel.
+    let spans: Vec<(usize, usize, &[f32])> = {
+        let (mut at, mut start) = (0, 0);
+        tasks
+            .iter()
+            .map(|(i, _, tile)| {
+                if at != *i {
+                    (at, start) = (*i, 0);
+                }
+                let span = (*i, start, &**tile);
+                start += tile.len() / m;
+                span
+            })
+            .collect()
+    };
+    let mut rows: Vec<(usize, usize, &mut [f32])> = Vec::with_capacity(m * outs.len());
+    for (i, out) in outs.iter_mut().enumerate() {
+        for (r, row) in out.chunks_exact_mut(ws[i].rows).enumerate() {
+            rows.push((i, r, row));
         }
-        let width = tile.len() / m;
-        let valid = width.min(n.saturating_sub(start));
-        for r in 0..m {
-            outs[i][r * n + start..r * n + start + valid]
-                .copy_from_slice(&tile[r * width..r * width + valid]);
-        }
-        start += width;
     }
+    let rows_per_task = rows.len().div_ceil(4 * cx.pool.threads()).max(8);
+    cx.pool
+        .for_each_chunk_mut(&mut rows, rows_per_task, |_, rows, _| {
+            for (i, r, row) in rows.iter_mut() {
+                for &(_, start, tile) in spans.iter().filter(|s| s.0 == *i) {
+                    let width = tile.len() / m;
+                    let valid = width.min(row.len().saturating_sub(start));
+                    row[start..start + valid]
+                        .copy_from_slice(&tile[*r * width..*r * width + valid]);
+                }
+            }
+        });
 }
 
 /// Float and k-quant weights: one reference dot product per output.
@@ -200,14 +220,14 @@ fn unpacked_matmul(
             dot_f32(row, &x[i * k..(i + 1) * k])
         }),
         GgmlType::Q4K => {
-            let a = quantize_rows(x, k, &mut scratch.q8_k);
+            let a = quantize_rows(pool, x, k, &mut scratch.q8_k);
             let kb = k / 256;
             rows_times(pool, w, m, out_t, |row: &[BlockQ4K], i| {
                 dot::dot_q4_k_q8_k(row, &a[i * kb..(i + 1) * kb])
             })
         }
         GgmlType::Q6K => {
-            let a = quantize_rows(x, k, &mut scratch.q8_k);
+            let a = quantize_rows(pool, x, k, &mut scratch.q8_k);
             let kb = k / 256;
             rows_times(pool, w, m, out_t, |row: &[BlockQ6K], i| {
                 dot::dot_q6_k_q8_k(row, &a[i * kb..(i + 1) * kb])
@@ -227,28 +247,41 @@ fn unpacked_matmul(
 }
 
 /// Quantizes each `k`-wide row of `x` into `buf` (resized) and returns the blocks.
-fn quantize_rows<'a, B: QuantizeBlock>(x: &[f32], k: usize, buf: &'a mut Vec<B>) -> &'a [B] {
-    quantize_rows_with(x, k, buf, |row, blocks| {
+fn quantize_rows<'a, B: QuantizeBlock + Send>(
+    pool: &Pool,
+    x: &[f32],
+    k: usize,
+    buf: &'a mut Vec<B>,
+) -> &'a [B] {
+    quantize_rows_with(pool, x, k, buf, |row, blocks| {
         formats::quantize_blocks(row, blocks).map_err(|_| MatmulError::Shape("block row"))
     })
 }
 
 /// Quantizes each `k`-wide row of `x` into `buf` (resized) with the tier's quantizer and
-/// returns the blocks.
-fn quantize_rows_with<'a, B: QuantizeBlock>(
+/// returns the blocks; batches of rows are spread over the pool's threads.
+fn quantize_rows_with<'a, B: QuantizeBlock + Send>(
+    pool: &Pool,
     x: &[f32],
     k: usize,
     buf: &'a mut Vec<B>,
-    quantize: impl Fn(&[f32], &mut [B]) -> Result<(), MatmulError>,
+    quantize: impl Fn(&[f32], &mut [B]) -> Result<(), MatmulError> + Sync,
 ) -> &'a [B] {
     let per_row = k / B::ELEMS;
-    buf.resize(x.len() / k * per_row, B::zeroed());
-    for (row, blocks) in x.chunks_exact(k).zip(buf.chunks_exact_mut(per_row)) {
-        // Lengths match by construction: k is a whole number of blocks (checked at load).
-        if let Err(e) = quantize(row, blocks) {
-            unreachable!("activation row of {k} values: {e}");
+    let rows = x.len() / k;
+    buf.resize(rows * per_row, B::zeroed());
+    let rows_per_task = rows.div_ceil(4 * pool.threads()).max(4);
+    pool.for_each_chunk_mut(buf, rows_per_task * per_row, |task, blocks, _| {
+        let first = task * rows_per_task;
+        let x = &x[first * k..];
+        for (row, blocks) in x.chunks_exact(k).zip(blocks.chunks_exact_mut(per_row)) {
+            // Lengths match by construction: k is a whole number of blocks (checked at
+            // load).
+            if let Err(e) = quantize(row, blocks) {
+                unreachable!("activation row of {k} values: {e}");
+            }
         }
-    }
+    });
     buf
 }
 

@@ -6,7 +6,7 @@
 //! token embedding. SlimLM's MLP uses exact (erf) GELU.
 
 use super::config::ModelConfig;
-use super::graph::{attend, embed, lm_head, sized, LogitsFor, Step};
+use super::graph::{attend, embed, in_row_batches, lm_head, sized, LogitsFor, Step};
 use super::matmul::matmul;
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
@@ -177,7 +177,7 @@ impl Mpt {
             matmul(&layer.w_up, Some(&layer.b_up), h, n, up, &mut s.matmul, cx);
             prof.stop(Op::FfnMatmul, t);
             let t = prof.start();
-            cx.ops.gelu_erf(up);
+            in_row_batches(cx.pool, up, ff, |_, x| cx.ops.gelu_erf(x));
             prof.stop(Op::Activation, t);
             let t = prof.start();
             let down = sized(&mut s.h, n * d);

@@ -403,8 +403,7 @@ fn tile(
             }
             let scores = &mut scratch.scores[..n];
             let st = &mut state[i];
-            let block_max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let new_max = st.max.max(block_max);
+            let (new_max, block_sum) = ops.online_softmax_block(scores, st.max);
             let acc = &mut out[i * hd..(i + 1) * hd];
             if new_max == f32::NEG_INFINITY {
                 continue;
@@ -418,13 +417,7 @@ fn tile(
                 }
                 st.max = new_max;
             }
-            for s in scores.iter_mut() {
-                *s -= new_max;
-            }
-            ops.exp(scores);
-            for &p in scores.iter() {
-                st.sum += p;
-            }
+            st.sum += block_sum;
             ops.accumulate_rows(acc, scores, &v_rows[..n * hd]);
         }
         start = end;

@@ -224,7 +224,22 @@ proptest! {
             tiers[0].axpy(&mut axpys, pj, row);
         }
         assert_same("accumulate_rows vs axpy", &tiers[0], &want_acc, &axpys);
+        // An online-softmax block over the scores, some masked (-inf), after a running
+        // max that is absent, below or above the block's.
+        let mut block = want[..keys].to_vec();
+        for (j, x) in block.iter_mut().enumerate() {
+            if (seed >> (j % 64)) & 7 == 0 {
+                *x = f32::NEG_INFINITY;
+            }
+        }
+        let running = [f32::NEG_INFINITY, -1e3, 0.5, 1e30][(seed % 4) as usize];
+        let mut want_block = block.clone();
+        let want_ms = tiers[0].online_softmax_block(&mut want_block, running);
         for tier in &tiers[1..] {
+            let mut got_block = block.clone();
+            let ms = tier.online_softmax_block(&mut got_block, running);
+            assert_same("online_softmax_block", tier, &[ms.0, ms.1], &[want_ms.0, want_ms.1]);
+            assert_same("online_softmax_block", tier, &got_block, &want_block);
             let mut got = vec![0.0; KEY_BLOCK];
             tier.key_major_scores(&q, &kt, scale, &mut got);
             assert_same("key_major_scores", tier, &got, &want);

@@ -42,10 +42,11 @@ pub enum Op {
     AxpyF16,
     KeyMajorScores,
     AccumulateRows,
+    OnlineSoftmaxBlock,
 }
 
 impl Op {
-    pub const ALL: [Op; 21] = [
+    pub const ALL: [Op; 22] = [
         Op::RmsNorm,
         Op::LayerNorm,
         Op::Rope,
@@ -67,6 +68,7 @@ impl Op {
         Op::AxpyF16,
         Op::KeyMajorScores,
         Op::AccumulateRows,
+        Op::OnlineSoftmaxBlock,
     ];
 }
 
@@ -76,7 +78,7 @@ type RopeFn = unsafe fn(&mut [f32], usize, usize, RopePairing, &[f32], &[f32]);
 /// One tier's entries. Each is `unsafe` only because it needs the tier's CPU features.
 pub(crate) struct Table {
     /// Kernel names, in [`Op::ALL`] order.
-    pub names: [&'static str; 21],
+    pub names: [&'static str; 22],
     pub rms_norm: unsafe fn(&[f32], &[f32], f32, &mut [f32]),
     pub layer_norm: LayerNormFn,
     pub rope: RopeFn,
@@ -98,6 +100,7 @@ pub(crate) struct Table {
     pub axpy_f16: unsafe fn(&mut [f32], f32, &[u16]),
     pub key_major_scores: unsafe fn(&[f32], &[f32], f32, &mut [f32]),
     pub accumulate_rows: unsafe fn(&mut [f32], &[f32], &[f32]),
+    pub online_softmax_block: unsafe fn(&mut [f32], f32) -> (f32, f32),
 }
 
 /// Instantiates every op of [`crate::reference`] for the tier `$tier` (a
@@ -136,6 +139,8 @@ macro_rules! ops_tier {
             key_major_scores(q: &[f32], kt: &[f32], scale: f32, out: &mut [f32]) =
                 vector::key_major_scores;
             accumulate_rows(acc: &mut [f32], p: &[f32], v: &[f32]) = vector::accumulate_rows;
+            online_softmax_block(x: &mut [f32], running: f32) -> (f32, f32) =
+                softmax::online_block;
         );
 
         pub(crate) static TABLE: $crate::ops::Table = $crate::ops::Table {
@@ -161,6 +166,7 @@ macro_rules! ops_tier {
                 concat!("axpy_f32_f16_", $name),
                 concat!("key_major_scores_f32_", $name),
                 concat!("accumulate_rows_f32_", $name),
+                concat!("online_softmax_block_f32_", $name),
             ],
             rms_norm,
             layer_norm,
@@ -183,6 +189,7 @@ macro_rules! ops_tier {
             axpy_f16,
             key_major_scores,
             accumulate_rows,
+            online_softmax_block,
         };
     };
     (@entries $tier:ty, #[$attr:meta],
@@ -419,6 +426,17 @@ impl Ops {
         same_len("accumulate_rows", v.len(), p.len() * acc.len());
         // SAFETY: as in `rms_norm`.
         unsafe { (self.table.accumulate_rows)(acc, p, v) }
+    }
+}
+
+impl Ops {
+    /// One block of an online softmax over attention scores: returns `(m, sum)` with
+    /// `m = max(max(x), running)`; unless `m` is `-inf` (nothing visible yet), `x` becomes
+    /// `exp(x - m)` and `sum` its lane-canonical sum (`x` is unchanged and `sum` 0
+    /// otherwise).
+    pub fn online_softmax_block(&self, x: &mut [f32], running: f32) -> (f32, f32) {
+        // SAFETY: the table's tier runs on this CPU (see `Ops::new`); any length works.
+        unsafe { (self.table.online_softmax_block)(x, running) }
     }
 }
 

@@ -55,6 +55,33 @@ pub(crate) fn softmax<T: Tier>(t: T, x: &mut [f32]) {
     );
 }
 
+/// One block of an online softmax: `m = fmax(max(x), running)` (the max with
+/// [`fmax`], lane-canonical); unless `m` is `-inf`, `x[i] = exp(x[i] - m)` in place. Returns
+/// `m` and the lane-canonical sum of the new `x` (0 and `x` unchanged when `m` is `-inf`).
+#[inline(always)]
+pub(crate) fn online_block<T: Tier>(t: T, x: &mut [f32], running: f32) -> (f32, f32) {
+    let max = fmax(row_max(t, x), running);
+    if max == f32::NEG_INFINITY {
+        return (max, 0.0);
+    }
+    let m = t.splat(max);
+    map(
+        t,
+        x,
+        #[inline(always)]
+        |v| exp(t, v.sub(m)),
+    );
+    let sum = sum_of(
+        t,
+        x.len(),
+        #[inline(always)]
+        |i| t.load(&x[i..]),
+        #[inline(always)]
+        |j| x[j],
+    );
+    (max, sum)
+}
+
 /// In-place softmax of one row (scalar reference).
 pub fn softmax_f32(x: &mut [f32]) {
     softmax(ScalarTier, x);

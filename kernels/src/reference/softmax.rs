@@ -26,26 +26,12 @@ fn row_max<T: Tier>(t: T, x: &[f32]) -> f32 {
 
 #[inline(always)]
 pub(crate) fn softmax<T: Tier>(t: T, x: &mut [f32]) {
-    let max = row_max(t, x);
+    // `row_max` ignores NaN, so the max is `-inf` only for a row of `-inf` (or empty).
+    let (max, sum) = online_block(t, x, f32::NEG_INFINITY);
     if max == f32::NEG_INFINITY {
         x.fill(0.0);
         return;
     }
-    let m = t.splat(max);
-    map(
-        t,
-        x,
-        #[inline(always)]
-        |v| exp(t, v.sub(m)),
-    );
-    let sum = sum_of(
-        t,
-        x.len(),
-        #[inline(always)]
-        |i| t.load(&x[i..]),
-        #[inline(always)]
-        |j| x[j],
-    );
     let inv = t.splat(1.0 / sum);
     map(
         t,

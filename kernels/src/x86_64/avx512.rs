@@ -8,8 +8,10 @@
 //! with NO int16 stage and no saturation (it is `vpdpbusd`, not `vpdpbusds`). 256-bit
 //! vectors because a 32-byte panel vector (4 rows x 8 bytes) meets an activation group
 //! broadcast by a plain `vpbroadcastq`, with no cross-lane shuffles, and the int32 sums come
-//! out in the avx2 tier's lane order; the 32 vector registers of AVX-512 allow a GEMM tile of
-//! 2 panels (8 weight rows) x 4 activation rows.
+//! out in the avx2 tier's lane order; with the 32 vector registers of AVX-512 a GEMM tile is
+//! 4 panels (16 weight rows) x 4 activation rows: each activation block's preparation
+//! (broadcasts, offset sums) then serves 16 rows instead of 8, which cut the user time of a
+//! 510-token SmolLM2 prompt by 8-16% for Q4_0, Q8_0 and Q4_1 (one thread, alternating runs).
 //!
 //! Exactness per format (bounds in each file): Q4_1 multiplies the unsigned codes directly;
 //! Q4_0 multiplies the un-XORed codes 0..=15 and starts each sum at `-8 * sum(a)`; Q8_0
@@ -35,8 +37,8 @@ use super::avx2::panel;
 use crate::matmul::Kernel;
 use crate::tiers::Table;
 
-/// GEMM tile width in row groups (2 panels x 4 activation rows fit the 32 registers).
-const GEMM_GROUPS: usize = 2;
+/// GEMM tile width in row groups (4 panels x 4 activation rows: 8 accumulator pairs).
+const GEMM_GROUPS: usize = 4;
 
 /// Installs the avx512 kernels over the avx2 table.
 pub(crate) fn install(table: &mut Table<'_>) {

@@ -40,7 +40,7 @@ pub(in crate::x86_64) const GEMV_GROUPS: usize = 4;
 const GEMM_BLOCK_BYTES: usize = 256 * 1024;
 
 /// Most output pairs (two items of 4 lanes) a tile holds: `G * MR <= 8`.
-const MAX_PAIRS: usize = 4;
+const MAX_PAIRS: usize = 8;
 
 /// One weight format's scales and float stage, the same on every x86 tier.
 pub(in crate::x86_64) trait Format {
@@ -293,6 +293,18 @@ pub(in crate::x86_64) unsafe fn tile<C: Core, const G: usize, const MR: usize>(
             }
             if pairs > 3 {
                 sumf[3] = pair_step::<C, G, MR>(3, b, &panels, &acts, perm, sumf[3]);
+            }
+            if pairs > 4 {
+                sumf[4] = pair_step::<C, G, MR>(4, b, &panels, &acts, perm, sumf[4]);
+            }
+            if pairs > 5 {
+                sumf[5] = pair_step::<C, G, MR>(5, b, &panels, &acts, perm, sumf[5]);
+            }
+            if pairs > 6 {
+                sumf[6] = pair_step::<C, G, MR>(6, b, &panels, &acts, perm, sumf[6]);
+            }
+            if pairs > 7 {
+                sumf[7] = pair_step::<C, G, MR>(7, b, &panels, &acts, perm, sumf[7]);
             }
         }
     }

@@ -277,35 +277,19 @@ pub(in crate::x86_64) unsafe fn tile<C: Core, const G: usize, const MR: usize>(
         )
     };
     for b in 0..kb {
-        // One pair step per output pair, unrolled by hand so that every index is a
+        // One pair step per output pair, unrolled (by a macro) so that every index is a
         // constant and the accumulators stay in registers.
         // SAFETY: the caller guarantees the tier; `b < kb` and every pair index is inside
         // the tile, so the steps read blocks borrowed above.
         unsafe {
-            if pairs > 0 {
-                sumf[0] = pair_step::<C, G, MR>(0, b, &panels, &acts, perm, sumf[0]);
+            macro_rules! steps {
+                ($($p:literal)*) => {$(
+                    if pairs > $p {
+                        sumf[$p] = pair_step::<C, G, MR>($p, b, &panels, &acts, perm, sumf[$p]);
+                    }
+                )*};
             }
-            if pairs > 1 {
-                sumf[1] = pair_step::<C, G, MR>(1, b, &panels, &acts, perm, sumf[1]);
-            }
-            if pairs > 2 {
-                sumf[2] = pair_step::<C, G, MR>(2, b, &panels, &acts, perm, sumf[2]);
-            }
-            if pairs > 3 {
-                sumf[3] = pair_step::<C, G, MR>(3, b, &panels, &acts, perm, sumf[3]);
-            }
-            if pairs > 4 {
-                sumf[4] = pair_step::<C, G, MR>(4, b, &panels, &acts, perm, sumf[4]);
-            }
-            if pairs > 5 {
-                sumf[5] = pair_step::<C, G, MR>(5, b, &panels, &acts, perm, sumf[5]);
-            }
-            if pairs > 6 {
-                sumf[6] = pair_step::<C, G, MR>(6, b, &panels, &acts, perm, sumf[6]);
-            }
-            if pairs > 7 {
-                sumf[7] = pair_step::<C, G, MR>(7, b, &panels, &acts, perm, sumf[7]);
-            }
+            steps!(0 1 2 3 4 5 6 7);
         }
     }
     for (p, &s) in sumf.iter().enumerate().take(pairs) {

@@ -21,7 +21,9 @@
  * - Thread-safety: slimlm_model and slimlm_packed_weights are immutable and may be used
  *   from any number of threads at once. A slimlm_session or slimlm_sampler is used by one
  *   thread at a time (it may move between threads). The kernel entry points are stateless.
- *   The last error message is per thread.
+ *   The last error message is per thread. A model owns `threads - 1` worker threads; the
+ *   thread that calls slimlm_session_eval/_decode takes part in every parallel step (it is
+ *   not pinned by the library), and sessions of one model evaluating at once take turns.
  * - Output buffers must not overlap input buffers (checked: SLIMLM_ERR_INVALID_ARGUMENT).
  * - Size-query convention (slimlm_tokenize, slimlm_detokenize): the needed count is
  *   always written to the size output; a NULL buffer with capacity 0 is a query
@@ -91,7 +93,9 @@ typedef struct slimlm_model slimlm_model;
    isa:     NULL to use $SLIMLM_ISA if set, else the best tier of this CPU; or a tier name
             (a tier this CPU lacks: SLIMLM_ERR_UNSUPPORTED, an unknown name:
             SLIMLM_ERR_INVALID_ARGUMENT).
-   threads: worker threads the model's matrix products use; 0 = one per big core.
+   threads: threads of each parallel step, the calling thread included (threads - 1
+            workers are started, spinning ~2 ms after a step, then sleeping); 0 = one
+            per big core.
    Errors: NULL path or out; SLIMLM_ERR_LOAD for files that are missing or not valid
    models (the message names the file and, for malformed files, the byte offset). */
 slimlm_status slimlm_model_load(const char *path, const char *isa, uint32_t threads,

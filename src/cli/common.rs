@@ -20,7 +20,7 @@ pub struct ModelArgs {
     /// Path of the GGUF model file.
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: PathBuf,
-    /// Worker threads (default: one per big core).
+    /// Threads of each parallel step, this one included (default: one per big core).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Cores to run on, e.g. "4-7" or "0,2" (default: the big cores).

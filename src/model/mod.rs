@@ -65,7 +65,7 @@ pub enum ModelError {
 pub struct LoadOptions {
     /// Kernel tier (default: `SLIMLM_ISA` if set, else the best this CPU supports).
     pub isa: Option<Isa>,
-    /// Worker threads (default: one per big core).
+    /// Threads of each parallel step, the calling one included (default: one per big core).
     pub threads: Option<usize>,
     /// Cores to run on, e.g. "4-7" (default: the big cores).
     pub cpus: Option<String>,
@@ -174,7 +174,7 @@ impl Model {
         &self.pool
     }
 
-    /// Worker threads.
+    /// Threads of each parallel step, the calling one included.
     pub fn threads(&self) -> usize {
         self.pool.threads()
     }

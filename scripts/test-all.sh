@@ -5,7 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n=== %s (%s) ===\n' "$1" "$(date +%T)"; }
+# Each step also prints the free disk space, so a full disk is seen where it happens.
+step() {
+    printf '\n=== %s (%s) ===\n' "$1" "$(date +%T)"
+    df -h --output=avail,target . | tail -1 | awk '{print "disk: " $1 " free on " $2}'
+}
+# SLIMLM_CI_CLEAN=1 (set by .ci/run) deletes each build dir once no later step needs it: CI
+# machines may have little disk, and a developer keeps their build caches.
+done_with() {
+    [ "${SLIMLM_CI_CLEAN:-0}" = 1 ] || return 0
+    du -sh "$@" 2>/dev/null | sed 's/^/freeing /'
+    rm -rf "$@"
+}
 
 step setup
 scripts/setup.sh
@@ -18,13 +29,16 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "host tests"
 cargo test --workspace
+done_with target/debug
 
 # Every fuzz target for 30 s from its seeds (nightly, cargo-fuzz installed on demand).
 step "fuzz smoke"
 scripts/fuzz.sh 30
+done_with fuzz/target
 
 step "aarch64 tests under qemu"
 scripts/test-aarch64.sh
+done_with target/aarch64
 
 step "static aarch64 binary for phones (build, smoke run under qemu)"
 scripts/build-device.sh --smoke

@@ -274,7 +274,7 @@ fn nested_loops_run_out_of_fuel() {
     assert!(err.to_string().contains("out of fuel"), "{err}");
     // Without output too: pure work is charged.
     let err = hostile(
-        "{% for i in range(100000) %}{% for j in range(100000) %}{% set k = i * j %}{% endfor %}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% set k = i + j %}{% endfor %}{% endfor %}",
     );
     assert!(matches!(err, ChatError::OutOfFuel { .. }), "{err:?}");
 }
@@ -338,4 +338,66 @@ fn large_conversations_get_more_budget() {
     let text = smollm2().render(&messages, true).unwrap();
     assert!(text.len() > 2000 * 1024);
     assert!(text.ends_with("<|im_start|>assistant\n"));
+}
+
+/// chat_template fuzz target (a libFuzzer timeout): `seq * n` builds a lazy sequence of up
+/// to 10^8 items in one instruction, and turning it into text ran for seconds before any
+/// fuel was charged. Such templates are refused when they compile.
+#[test]
+fn repeating_a_sequence_is_refused_at_compile_time() {
+    for source in [
+        "{{ range(100000) * 1000 }}",
+        "{{ (range(100000) * 1000) ~ '' }}",
+        "{{ (range(100000) * 1000) | string | length }}",
+        "{{ (range(100000) * 1000) | tojson | length }}",
+        "{% for x in [1, 2] * 50000000 %}{% endfor %}",
+        "{% set n = 1000 %}{{ messages * n }}",
+    ] {
+        let start = Instant::now();
+        let err = ChatTemplate::new(source, "<s>", "</s>").expect_err(source);
+        assert!(start.elapsed() < Duration::from_secs(2), "{source}");
+        assert!(
+            matches!(err, ChatError::Compile { line: Some(1), .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("string literal"), "{err}");
+    }
+}
+
+#[test]
+fn strings_still_repeat() {
+    let template = ChatTemplate::new("{{ '-' * 3 }}{{ 2 * 'ab' }}{{ 2 ** 3 }}", "", "").unwrap();
+    assert_eq!(template.render(&[], false).unwrap(), "---abab8");
+}
+
+/// Sequences doubled by `+` are still lazy; printing them, `| string` and `| tojson` refuse
+/// values too large to turn into text, without walking them.
+#[test]
+fn stringifying_a_doubled_sequence_is_refused() {
+    let doubled = "{% set a = range(100000) %}{% set a = a + a %}{% set a = a + a %}\
+                   {% set a = a + a %}{% set a = a + a %}{% set a = a + a %}{% set a = a + a %}";
+    for tail in [
+        "{{ a }}",
+        "{{ [a] }}",
+        "{{ a | string }}",
+        "{{ a | tojson }}",
+    ] {
+        let source = format!("{doubled}{tail}");
+        let err = hostile(&source);
+        assert!(matches!(err, ChatError::Render { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("refusing to turn into text"),
+            "{err}"
+        );
+    }
+    let small =
+        "{% set a = range(3) %}{% set a = a + a %}{{ a }} {{ a | string }} {{ a | tojson }}";
+    let text = ChatTemplate::new(small, "", "")
+        .unwrap()
+        .render(&[], false)
+        .unwrap();
+    assert_eq!(
+        text,
+        "[0, 1, 2, 0, 1, 2] [0, 1, 2, 0, 1, 2] [0, 1, 2, 0, 1, 2]"
+    );
 }

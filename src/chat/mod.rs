@@ -11,9 +11,21 @@
 //! it has a fuel budget (instructions and bytes produced, scaled with the conversation), a
 //! recursion limit and a cap on the output size; each limit is an error, never silent
 //! truncation. Templates cannot read files, include other templates or reach the network.
+//!
+//! minijinja 3.1 does not meter everything: repeating a sequence (`seq * n`) or
+//! concatenating two (`a + b`) builds a lazy sequence in one step, and turning a value into
+//! a string (`~`, `| string`, `| tojson`, `{{ }}`, any string argument) walks it before any
+//! fuel is charged. [`guard`] closes what it can: `*` must have a string literal beside it
+//! (string repetition is charged before it allocates), and printing, `string` and `tojson`
+//! refuse values of more than [`guard::MAX_STRINGIFIED_ITEMS`] items. Still open: a
+//! sequence doubled by ~20 chained `a + a` and then joined with `~` or passed as a string
+//! argument runs unmetered (seconds per 10^7 items); closing it needs minijinja to charge
+//! stringification, or a type-aware check of the template's syntax tree.
 
 use std::error::Error as _;
 use std::io;
+
+mod guard;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
@@ -127,10 +139,14 @@ impl ChatTemplate {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_recursion_limit(RECURSION_LIMIT);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_formatter(guard::print_value);
+        env.add_filter("string", guard::string);
+        env.add_filter("tojson", guard::tojson);
         env.add_global("bos_token", bos_token);
         env.add_global("eos_token", eos_token);
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", strftime_now);
+        guard::check_repetitions(source)?;
         env.add_template_owned(TEMPLATE_NAME, source.to_owned())
             .map_err(|err| compile_error(&err))?;
         Ok(ChatTemplate { env })

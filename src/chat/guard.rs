@@ -1,0 +1,293 @@
+//! Limits for what minijinja 3.1's fuel does not meter (see the module docs of
+//! [`crate::chat`]): repeating a sequence with `*` is refused when the template compiles,
+//! and printing, `| string` and `| tojson` refuse values too large to turn into text.
+
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{Error, ErrorKind, Output, State};
+
+use super::ChatError;
+
+/// Most values (items, keys, nested items) a value may hold to be turned into text.
+pub const MAX_STRINGIFIED_ITEMS: usize = 100_000;
+/// Most bytes of strings a value may hold to be turned into text.
+pub const MAX_STRINGIFIED_BYTES: usize = 16 << 20;
+
+/// Refuses any `*` in the template's code that has no string literal right beside it.
+///
+/// `seq * n` makes a lazy sequence of up to 10^8 items in one instruction, and turning it
+/// into text then runs for seconds before fuel is charged; `'-' * n` is charged before it
+/// allocates. The types of other operands are unknown before rendering, so any `*` without
+/// a string literal next to it is refused: chat templates multiply only strings, if at all.
+/// `**` (power) is allowed. Text outside `{{ }}` and `{% %}`, comments, string literals and
+/// `{% raw %}` blocks are not code.
+pub fn check_repetitions(source: &str) -> Result<(), ChatError> {
+    let bytes = source.as_bytes();
+    let mut line = 1;
+    let mut i = 0;
+    while i < bytes.len() {
+        let opener = (bytes[i], bytes.get(i + 1).copied());
+        match opener {
+            (b'{', Some(b'#')) => i = skip_past(bytes, i + 2, b"#}", &mut line),
+            (b'{', Some(b'{')) => i = check_code(bytes, i + 2, b"}}", &mut line)?,
+            (b'{', Some(b'%')) => {
+                let start = i + 2;
+                i = check_code(bytes, start, b"%}", &mut line)?;
+                if is_raw_block(&bytes[start..i.saturating_sub(2).max(start)]) {
+                    i = skip_raw_body(bytes, i, &mut line);
+                }
+            }
+            (b'\n', _) => {
+                line += 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Scans one code region from `i` to its `closer` (at bracket depth 0, outside string
+/// literals) and returns the index just past the closer (or the end of the source).
+fn check_code(
+    bytes: &[u8],
+    mut i: usize,
+    closer: &[u8],
+    line: &mut usize,
+) -> Result<usize, ChatError> {
+    let mut depth = 0usize;
+    // Whether the last token before the current position was a string literal.
+    let mut after_string = false;
+    while i < bytes.len() {
+        if depth == 0 && bytes[i..].starts_with(closer) {
+            return Ok(i + closer.len());
+        }
+        match bytes[i] {
+            quote @ (b'\'' | b'"') => {
+                i = skip_string(bytes, i, quote, line);
+                after_string = true;
+                continue;
+            }
+            b'\n' => *line += 1,
+            b' ' | b'\t' | b'\r' => {}
+            b'*' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                after_string = false;
+                continue;
+            }
+            b'*' => {
+                let next = bytes[i + 1..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    .copied();
+                if !after_string && !matches!(next, Some(b'\'' | b'"')) {
+                    return Err(ChatError::Compile {
+                        line: Some(*line),
+                        detail: "`*` must have a string literal beside it (as in `'-' * 3`): \
+                                 minijinja repeats sequences without charging fuel, so slimlm \
+                                 refuses every other multiplication"
+                            .to_owned(),
+                    });
+                }
+                after_string = false;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                after_string = false;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                after_string = false;
+            }
+            _ => after_string = false,
+        }
+        i += 1;
+    }
+    Ok(i)
+}
+
+/// The index just past the string literal opened by `quote` at `i` (backslash escapes).
+fn skip_string(bytes: &[u8], mut i: usize, quote: u8, line: &mut usize) -> usize {
+    i += 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'\n' => *line += 1,
+            b if b == quote => return i + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The index just past the next `end` at or after `i`, counting lines on the way.
+fn skip_past(bytes: &[u8], mut i: usize, end: &[u8], line: &mut usize) -> usize {
+    while i < bytes.len() && !bytes[i..].starts_with(end) {
+        if bytes[i] == b'\n' {
+            *line += 1;
+        }
+        i += 1;
+    }
+    (i + end.len()).min(bytes.len())
+}
+
+/// Whether a `{% %}` block's code (without its delimiters) is `raw`, with any whitespace
+/// control marks.
+fn is_raw_block(code: &[u8]) -> bool {
+    let trimmed = code
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace() && !matches!(b, b'-' | b'+' | b'%'))
+        .collect::<Vec<u8>>();
+    trimmed == b"raw"
+}
+
+/// Skips a raw block's body from `i` to just past its `{% endraw %}`.
+fn skip_raw_body(bytes: &[u8], mut i: usize, line: &mut usize) -> usize {
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"{%") {
+            let end = skip_past(bytes, i + 2, b"%}", &mut 0);
+            let code = &bytes[i + 2..end.saturating_sub(2).max(i + 2)];
+            let word: Vec<u8> = code
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace() && !matches!(b, b'-' | b'+'))
+                .collect();
+            if word == b"endraw" {
+                *line += bytes[i..end].iter().filter(|&&b| b == b'\n').count();
+                return end;
+            }
+        }
+        if bytes[i] == b'\n' {
+            *line += 1;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Refuses a value holding more than [`MAX_STRINGIFIED_ITEMS`] values or
+/// [`MAX_STRINGIFIED_BYTES`] bytes of strings. Walks at most that many values, with an
+/// explicit stack (nesting depth is the template's choice).
+fn refuse_large(value: &Value) -> Result<(), Error> {
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "refusing to turn into text a value of more than {MAX_STRINGIFIED_ITEMS} items \
+                 or {MAX_STRINGIFIED_BYTES} bytes"
+            ),
+        )
+    };
+    let mut pending = vec![value.clone()];
+    let (mut items, mut bytes) = (0usize, 0usize);
+    while let Some(v) = pending.pop() {
+        items += 1;
+        bytes = bytes.saturating_add(v.as_str().map_or(0, str::len));
+        if items > MAX_STRINGIFIED_ITEMS || bytes > MAX_STRINGIFIED_BYTES {
+            return Err(too_large());
+        }
+        let kind = v.kind();
+        if !matches!(kind, ValueKind::Seq | ValueKind::Map | ValueKind::Iterable) {
+            continue;
+        }
+        if v.len().is_some_and(|n| n > MAX_STRINGIFIED_ITEMS - items) {
+            return Err(too_large());
+        }
+        let Ok(children) = v.try_iter() else { continue };
+        for child in children {
+            if kind == ValueKind::Map {
+                pending.push(v.get_item(&child).unwrap_or_default());
+            }
+            pending.push(child);
+            if items + pending.len() > MAX_STRINGIFIED_ITEMS {
+                return Err(too_large());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `{{ value }}`: minijinja's formatter after [`refuse_large`].
+pub fn print_value(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    refuse_large(value)?;
+    minijinja::escape_formatter(out, state, value)
+}
+
+/// The `string` filter after [`refuse_large`].
+pub fn string(state: &State, value: &Value) -> Result<Value, Error> {
+    refuse_large(value)?;
+    minijinja::filters::string(state, value)
+}
+
+/// The `tojson` filter after [`refuse_large`].
+pub fn tojson(value: &Value, indent: Option<Value>, args: Kwargs) -> Result<Value, Error> {
+    refuse_large(value)?;
+    minijinja::filters::tojson(value, indent, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused_at(source: &str) -> Option<usize> {
+        match check_repetitions(source) {
+            Ok(()) => None,
+            Err(ChatError::Compile { line, .. }) => line,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn string_repetition_is_allowed() {
+        for source in [
+            "{{ '-' * 3 }}",
+            "{{ 3 * '-' }}",
+            "{{ \"=\" *\n 80 }}",
+            "{{ 2 ** 8 }}",
+            "a * b outside code {{ x }}",
+            "{# a * b #}{{ x }}",
+            "{{ 'a * b' }}{% set s = \"*\" %}",
+            "{% raw %}{{ a * b }}{% endraw %}{{ x }}",
+            "{%- raw -%}{{ a * b }}{%- endraw -%}",
+            "{{ {'k': {'j': 1}} }} * text",
+            "{{ 'it\\'s' * 2 }}",
+        ] {
+            assert_eq!(refused_at(source), None, "{source}");
+        }
+    }
+
+    #[test]
+    fn other_multiplication_is_refused_at_its_line() {
+        for (source, line) in [
+            ("{{ range(10) * 1000 }}", 1),
+            ("{{ x * 2 }}", 1),
+            ("text\n{% set a = [1] %}\n{{ a\n * 3 }}", 4),
+            ("{{ '-' * 2 * n }}", 1),
+            ("{{ ('-') * 3 }}", 1),
+            ("{% raw %}*{% endraw %}\n{{ a*b }}", 2),
+            ("{{ {'k': 1} }}{{ a * b }}", 1),
+            ("{% if a %}{{ '*' }}{% endif %}{{ [1] * 9 }}", 1),
+        ] {
+            assert_eq!(refused_at(source), Some(line), "{source}");
+        }
+    }
+
+    #[test]
+    fn large_values_are_refused_small_ones_pass() {
+        let small = Value::from((0..1000).collect::<Vec<i32>>());
+        assert!(refuse_large(&small).is_ok());
+        let long = Value::from((0..MAX_STRINGIFIED_ITEMS as i64).collect::<Vec<i64>>());
+        assert!(refuse_large(&long).is_err());
+        // Few items, each a reference to one large string.
+        let big = Value::from("x".repeat(1 << 20));
+        let many_refs = Value::from(vec![big; 17]);
+        assert!(refuse_large(&many_refs).is_err());
+        // Deep nesting is walked without recursion.
+        let mut nested = Value::from(1);
+        for _ in 0..2_000 {
+            nested = Value::from(vec![nested]);
+        }
+        assert!(refuse_large(&nested).is_ok());
+    }
+}

@@ -19,11 +19,21 @@
 //! `smull` + `sadalp` (ARMv8.0 NEON). Rows are padded to a multiple of 4 with zero rows.
 //! Panels are stored group-major (all K blocks of rows 0-3, then of rows 4-7, ...), so a
 //! thread working on a range of row groups streams contiguous memory.
+//!
+//! Q4_K weights become Q4_1 panels, losslessly: each sub-block of 32 is a Q4_1 block whose
+//! scale `d * sc[j]` and minimum `-(dmin * m[j])` are exact in f32
+//! ([`BlockQ4K::sub_block_as_q4_1`]). Every tier's Q4_1 kernels then serve them, with Q8_1
+//! activations (one scale per 32 values, finer than the Q8_K of ggml's Q4_K dot, so
+//! results differ from llama.cpp's only by activation rounding). The panels take 6 bits
+//! per weight instead of Q4_K's 4.5. Q6_K's sub-blocks of 16 have no 32-value panel form
+//! and stay on the scalar reference path.
 
 use alloc::vec::Vec;
 use bytemuck::{Pod, Zeroable};
 
-use crate::formats::{f16_to_f32, BlockQ4_0, BlockQ4_1, BlockQ8_0, FormatError, GgmlType};
+use crate::formats::{
+    f16_to_f32, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ8_0, FormatError, GgmlType,
+};
 
 /// Weight rows per panel.
 pub const PANEL_ROWS: usize = 4;
@@ -79,13 +89,18 @@ pub enum PanelData {
 pub struct PackedMatrix {
     pub rows: usize,
     pub cols: usize,
+    /// The GGUF type the panels were made from (Q4_K for Q4_1 panels of Q4_K weights).
+    pub source: GgmlType,
     pub data: PanelData,
 }
 
 impl PackedMatrix {
     /// Whether [`PackedMatrix::pack`] accepts weights of this type.
     pub fn supports(ty: GgmlType) -> bool {
-        matches!(ty, GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1)
+        matches!(
+            ty,
+            GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q4K
+        )
     }
 
     /// Repacks a row-major GGUF matrix (`rows` rows of `cols` values of type `ty`; the
@@ -100,12 +115,19 @@ impl PackedMatrix {
             GgmlType::Q8_0 => PanelData::Q8_0(pack_blocks(ty, bytes, rows, cols, pack_q8_0)?),
             GgmlType::Q4_0 => PanelData::Q4_0(pack_blocks(ty, bytes, rows, cols, pack_q4_0)?),
             GgmlType::Q4_1 => PanelData::Q4_1(pack_blocks(ty, bytes, rows, cols, pack_q4_1)?),
+            GgmlType::Q4K => PanelData::Q4_1(pack_blocks(ty, bytes, rows, cols, pack_q4_k)?),
             _ => return Err(FormatError::Unsupported { ty, op: "pack" }),
         };
-        Ok(PackedMatrix { rows, cols, data })
+        Ok(PackedMatrix {
+            rows,
+            cols,
+            source: ty,
+            data,
+        })
     }
 
-    /// The GGUF type the panels came from.
+    /// The panel format, which decides the kernel and the activations: Q8_0, Q4_0 or
+    /// Q4_1 (also for Q4_K weights; [`PackedMatrix::source`] keeps the GGUF type).
     pub fn ty(&self) -> GgmlType {
         match self.data {
             PanelData::Q8_0(_) => GgmlType::Q8_0,
@@ -141,25 +163,28 @@ fn read_block<B: Pod>(bytes: &[u8], i: usize) -> B {
 }
 
 /// Checks the geometry and builds the panels group by group; `pack_one` makes one panel
-/// block from the (up to) 4 source blocks of a K block (missing rows are zero blocks).
+/// block from the (up to) 4 source blocks holding a K block of 32 and the index of that
+/// K block within them (always 0 for 32-value formats; missing rows are zero blocks).
 fn pack_blocks<B: Pod, P: Pod>(
     ty: GgmlType,
     bytes: &[u8],
     rows: usize,
     cols: usize,
-    pack_one: fn(&[B; PANEL_ROWS]) -> P,
+    pack_one: fn(&[B; PANEL_ROWS], usize) -> P,
 ) -> Result<Vec<P>, FormatError> {
-    let kb = cols / 32;
+    let block_elems = ty.block_elems();
+    let (kb, row_blocks) = (cols / 32, cols / block_elems);
     let expected = rows
-        .checked_mul(kb)
+        .checked_mul(row_blocks)
         .and_then(|n| n.checked_mul(core::mem::size_of::<B>()));
-    if !cols.is_multiple_of(32) || expected != Some(bytes.len()) {
+    if !cols.is_multiple_of(block_elems) || expected != Some(bytes.len()) {
         return Err(FormatError::LengthMismatch {
             ty,
-            block_elems: bytes.len() / core::mem::size_of::<B>() * 32,
+            block_elems: bytes.len() / core::mem::size_of::<B>() * block_elems,
             f32_elems: rows.saturating_mul(cols),
         });
     }
+    let subs = block_elems / 32;
     let groups = rows.div_ceil(PANEL_ROWS);
     let mut out = Vec::with_capacity(groups * kb);
     for g in 0..groups {
@@ -167,18 +192,18 @@ fn pack_blocks<B: Pod, P: Pod>(
             let src: [B; PANEL_ROWS] = core::array::from_fn(|r| {
                 let row = g * PANEL_ROWS + r;
                 if row < rows {
-                    read_block(bytes, row * kb + b)
+                    read_block(bytes, row * row_blocks + b / subs)
                 } else {
                     B::zeroed()
                 }
             });
-            out.push(pack_one(&src));
+            out.push(pack_one(&src, b % subs));
         }
     }
     Ok(out)
 }
 
-fn pack_q8_0(src: &[BlockQ8_0; PANEL_ROWS]) -> BlockQ8_0x4 {
+fn pack_q8_0(src: &[BlockQ8_0; PANEL_ROWS], _: usize) -> BlockQ8_0x4 {
     let mut p = BlockQ8_0x4::zeroed();
     for (r, block) in src.iter().enumerate() {
         p.d[r] = f16_to_f32(block.d);
@@ -190,7 +215,7 @@ fn pack_q8_0(src: &[BlockQ8_0; PANEL_ROWS]) -> BlockQ8_0x4 {
     p
 }
 
-fn pack_q4_0(src: &[BlockQ4_0; PANEL_ROWS]) -> BlockQ4_0x4 {
+fn pack_q4_0(src: &[BlockQ4_0; PANEL_ROWS], _: usize) -> BlockQ4_0x4 {
     let mut p = BlockQ4_0x4::zeroed();
     for (r, block) in src.iter().enumerate() {
         p.d[r] = f16_to_f32(block.d);
@@ -204,15 +229,35 @@ fn pack_q4_0(src: &[BlockQ4_0; PANEL_ROWS]) -> BlockQ4_0x4 {
     p
 }
 
-fn pack_q4_1(src: &[BlockQ4_1; PANEL_ROWS]) -> BlockQ4_1x4 {
+fn pack_q4_1(src: &[BlockQ4_1; PANEL_ROWS], _: usize) -> BlockQ4_1x4 {
     let mut p = BlockQ4_1x4::zeroed();
     for (r, block) in src.iter().enumerate() {
-        p.d[r] = f16_to_f32(block.d);
-        p.m[r] = f16_to_f32(block.m);
-        for q in 0..2 {
-            let at = group_offset(q, r);
-            p.qs[at..at + 8].copy_from_slice(&block.qs[8 * q..8 * q + 8]);
-        }
+        put_q4_1_row(
+            &mut p,
+            r,
+            f16_to_f32(block.d),
+            f16_to_f32(block.m),
+            &block.qs,
+        );
     }
     p
+}
+
+/// Sub-block `j` of 4 Q4_K blocks as a Q4_1 panel block (see the module docs).
+fn pack_q4_k(src: &[BlockQ4K; PANEL_ROWS], j: usize) -> BlockQ4_1x4 {
+    let mut p = BlockQ4_1x4::zeroed();
+    for (r, block) in src.iter().enumerate() {
+        let (d, m, qs) = block.sub_block_as_q4_1(j);
+        put_q4_1_row(&mut p, r, d, m, &qs);
+    }
+    p
+}
+
+/// Row `r` of a Q4_1 panel block: its scales and its 16 bytes of Q4_1-ordered nibbles.
+fn put_q4_1_row(p: &mut BlockQ4_1x4, r: usize, d: f32, m: f32, qs: &[u8; 16]) {
+    (p.d[r], p.m[r]) = (d, m);
+    for q in 0..2 {
+        let at = group_offset(q, r);
+        p.qs[at..at + 8].copy_from_slice(&qs[8 * q..8 * q + 8]);
+    }
 }

@@ -8,10 +8,11 @@
 use proptest::prelude::*;
 use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{
-    f32_to_f16, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
+    dequantize_blocks, f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType,
+    QuantizeBlock,
 };
 use slimlm_kernels::matmul::{Activations, Kernels};
-use slimlm_kernels::pack::PackedMatrix;
+use slimlm_kernels::pack::{group_offset, PackedMatrix, PanelData};
 use slimlm_kernels::reference::dot;
 
 /// The tiers this CPU runs (the scalar tier included).
@@ -200,6 +201,65 @@ proptest! {
     }
 }
 
+/// Random Q4_K blocks: any scale and minimum bytes, scales from [`Rng::scale`] (the sign
+/// of `dmin` is random too: a negative one adds instead of subtracting).
+fn q4_k_blocks(n: usize, rng: &mut Rng) -> Vec<BlockQ4K> {
+    (0..n)
+        .map(|_| BlockQ4K {
+            d: rng.scale(),
+            dmin: rng.scale() ^ (0x8000 * (rng.byte() as u16 & 1)),
+            scales: core::array::from_fn(|_| rng.byte()),
+            qs: core::array::from_fn(|_| rng.byte()),
+        })
+        .collect()
+}
+
+proptest! {
+    /// Q4_K weights run as Q4_1 panels (kernels/src/pack.rs); the reference is
+    /// `dot_q4_k_q8_1`, the same arithmetic on the unpacked blocks.
+    #[test]
+    fn q4_k_panels_match_reference(c in cases(), super_blocks in 1usize..=2) {
+        let c = Case { kb: 8 * super_blocks, ..c };
+        let mut rng = Rng(c.seed);
+        let blocks = q4_k_blocks(c.rows * super_blocks, &mut rng);
+        let w = PackedMatrix::pack(GgmlType::Q4K, bytemuck::cast_slice(&blocks), c.rows, c.kb * 32).unwrap();
+        prop_assert_eq!((w.ty(), w.source), (GgmlType::Q4_1, GgmlType::Q4K));
+        let a = q8_1_acts(&c, &mut rng);
+        for k in tiers() {
+            check(&k, &w, Activations::Q8_1(&a), c.m, |row, i| {
+                let row_blocks = &blocks[row * super_blocks..(row + 1) * super_blocks];
+                dot::dot_q4_k_q8_1(row_blocks, &a[i * c.kb..(i + 1) * c.kb])
+            })?;
+        }
+    }
+
+    /// Repacking Q4_K is lossless: `d * code + m` of every panel value is bit for bit the
+    /// value ggml's Q4_K dequantization gives.
+    #[test]
+    fn q4_k_panels_dequantize_exactly(rows in 1usize..=9, super_blocks in 1usize..=2, seed in any::<u64>()) {
+        let mut rng = Rng(seed);
+        let blocks = q4_k_blocks(rows * super_blocks, &mut rng);
+        let cols = 256 * super_blocks;
+        let w = PackedMatrix::pack(GgmlType::Q4K, bytemuck::cast_slice(&blocks), rows, cols).unwrap();
+        let mut want = vec![0.0f32; rows * cols];
+        dequantize_blocks(&blocks, &mut want).unwrap();
+        let PanelData::Q4_1(panels) = &w.data else { panic!("Q4_K packs into Q4_1 panels") };
+        let kb = cols / 32;
+        for row in 0..rows {
+            for col in 0..cols {
+                let p = &panels[(row / 4) * kb + col / 32];
+                let (r, i) = (row % 4, col % 32);
+                // Values 0..16 are the low nibbles of the two groups, 16..32 the high.
+                let byte = p.qs[group_offset(i % 16 / 8, r) + i % 8];
+                let code = if i < 16 { byte & 0x0f } else { byte >> 4 };
+                let got = p.d[r] * f32::from(code) + p.m[r];
+                let w = want[row * cols + col];
+                prop_assert!(got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()), "row {row} col {col}: {got} != {w}");
+            }
+        }
+    }
+}
+
 /// Every nibble value against every extreme activation, in one deterministic case.
 #[test]
 fn every_nibble_against_extreme_activations() {
@@ -241,7 +301,12 @@ fn expected_tier_runs() {
     };
     let isa = Isa::parse(&expected).expect("SLIMLM_EXPECT_ISA names a tier");
     let kernels = Kernels::new(isa).expect("the expected tier is available on this CPU");
-    for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1] {
+    for ty in [
+        GgmlType::Q8_0,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q4K,
+    ] {
         let name = kernels.kernel_name(ty);
         eprintln!("{isa}: {ty} -> {name}");
         assert!(

@@ -154,15 +154,20 @@ pub unsafe extern "C" fn slimlm_pack_weights(
             .ok_or_else(|| {
                 Error::new(
                     Status::Unsupported,
-                    format!("`type` {type_id}: only Q4_0 (2), Q4_1 (3) and Q8_0 (8) weights pack"),
+                    format!(
+                        "`type` {type_id}: only Q4_0 (2), Q4_1 (3), Q8_0 (8) and Q4_K (12) \
+                         weights pack"
+                    ),
                 )
             })?;
-        if rows == 0 || cols == 0 || !cols.is_multiple_of(BLOCK) {
+        let block = ty.block_elems();
+        if rows == 0 || cols == 0 || !cols.is_multiple_of(block) {
             return Err(Error::invalid(format!(
-                "{rows} x {cols}: `rows` must be >= 1 and `cols` a positive multiple of 32"
+                "{rows} x {cols}: `rows` must be >= 1 and `cols` a positive multiple of \
+                 {block} for {ty}"
             )));
         }
-        let need = mul(rows, cols / BLOCK, "rows x blocks per row")
+        let need = mul(rows, cols / block, "rows x blocks per row")
             .and_then(|blocks| mul(blocks, ty.block_bytes(), "blocks x block bytes"))?;
         if size != need {
             return Err(Error::invalid(format!(

@@ -10,6 +10,7 @@
  *
  * Prints one line per failed check and exits 1 if any failed.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,38 @@ static void check_kernel(const char *path) {
     free(act);
 }
 
+/* Q4_K weights pack (as Q4_1 panels) and take Q8_1 activations: 4 rows of 256 codes 1 with
+   every sub-block scale 1 and d = 1, times activations of 1.0, give 256 per row (up to
+   the rounding of the activation scale 1/127 to f16). */
+static void check_q4_k(void) {
+    enum { ROWS = 4, COLS = 256 };
+    unsigned char w[ROWS * 144], act[COLS / 32 * 36];
+    float x[COLS], out[ROWS];
+    static const unsigned char scales[12] = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+    slimlm_packed_weights *packed = NULL;
+    size_t r, i;
+
+    for (r = 0; r < ROWS; r++) {
+        unsigned char *b = w + r * 144;
+        b[0] = 0x00, b[1] = 0x3c; /* d = 1.0 */
+        b[2] = 0x00, b[3] = 0x00; /* dmin = 0 */
+        memcpy(b + 4, scales, sizeof scales);
+        memset(b + 16, 0x11, 128);
+    }
+    for (i = 0; i < COLS; i++) x[i] = 1.0f;
+    CHECK_ERR(slimlm_pack_weights(SLIMLM_TYPE_Q4_K, w, 144, 1, 32, &packed),
+              SLIMLM_ERR_INVALID_ARGUMENT, "multiple of 256 for Q4_K");
+    CHECK(slimlm_pack_weights(SLIMLM_TYPE_Q4_K, w, sizeof w, ROWS, COLS, &packed) == SLIMLM_OK,
+          "pack Q4_K");
+    CHECK(slimlm_quantize_q8_1(x, COLS, act, sizeof act) == SLIMLM_OK, "quantize Q8_1");
+    CHECK(slimlm_gemv(packed, act, sizeof act, out, ROWS) == SLIMLM_OK, "gemv Q4_K");
+    for (r = 0; r < ROWS; r++) {
+        CHECK(fabsf(out[r] - 256.0f) < 0.1f, "Q4_K row %zu: %.9g, not about 256", r, out[r]);
+    }
+    printf("gemv Q4_K %dx%d: %.6g per row\n", ROWS, COLS, out[0]);
+    slimlm_packed_weights_free(packed);
+}
+
 int main(int argc, char **argv) {
     uint32_t want_prompt[MAX_IDS], want[MAX_IDS];
     size_t n_prompt, n_want;
@@ -299,6 +332,7 @@ int main(int argc, char **argv) {
         check_session_outlives_model(model, want_prompt, n_prompt, want[0]);
     }
     check_kernel(argv[5]);
+    check_q4_k();
 
     if (failures) {
         fprintf(stderr, "c_abi: %d checks failed\n", failures);

@@ -74,6 +74,31 @@ impl BlockQ4K {
         (sc, m)
     }
 
+    /// Sub-block `j` (0..8) as a Q4_1 block with f32 scales, `x = d * code + m` for the
+    /// values `32 j..32 j + 32`: `d = d * sc[j]` and `m = -(dmin * m[j])`, both exact in f32
+    /// (an 11-bit f16 significand times a 6-bit integer), so `d * code + m` is bit for bit
+    /// the `d1 * code - m1` of [`BlockFormat::dequantize`]. `qs` is in Q4_1 order: byte `i`
+    /// holds value `i` in its low nibble and value `16 + i` in its high nibble.
+    ///
+    /// # Panics
+    /// If `j >= 8`.
+    pub fn sub_block_as_q4_1(&self, j: usize) -> (f32, f32, [u8; 16]) {
+        let (sc, m) = scale_min_k4(j, &self.scales);
+        let d = f16_to_f32(self.d) * f32::from(sc);
+        let m = -(f16_to_f32(self.dmin) * f32::from(m));
+        // Sub-blocks 2c and 2c + 1 are the low and high nibbles of bytes 32c..32c + 32.
+        let bytes = &self.qs[32 * (j / 2)..32 * (j / 2) + 32];
+        let code = |i: usize| {
+            if j.is_multiple_of(2) {
+                bytes[i] & 0x0f
+            } else {
+                bytes[i] >> 4
+            }
+        };
+        let qs = core::array::from_fn(|i| code(i) | (code(16 + i) << 4));
+        (d, m, qs)
+    }
+
     /// The 256 codes (0..=15) in element order.
     pub fn codes(&self) -> [u8; QK_K] {
         let mut codes = [0u8; QK_K];

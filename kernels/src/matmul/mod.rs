@@ -72,10 +72,11 @@ impl core::fmt::Display for MatmulError {
     }
 }
 
-/// The activation format the product with `weights` panels takes.
+/// The activation format the product with `weights` panels takes (Q4_K weights are
+/// Q4_1 panels).
 pub fn activation_type(weights: GgmlType) -> GgmlType {
     match weights {
-        GgmlType::Q4_1 => GgmlType::Q8_1,
+        GgmlType::Q4_1 | GgmlType::Q4K => GgmlType::Q8_1,
         _ => GgmlType::Q8_0,
     }
 }
@@ -190,7 +191,7 @@ impl Kernels {
         match ty {
             GgmlType::Q8_0 => self.q8_0.name,
             GgmlType::Q4_0 => self.q4_0.name,
-            GgmlType::Q4_1 => self.q4_1.name,
+            GgmlType::Q4_1 | GgmlType::Q4K => self.q4_1.name,
             _ => "none",
         }
     }

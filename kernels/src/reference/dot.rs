@@ -84,6 +84,28 @@ pub fn dot_q4_1_q8_1(w: &[BlockQ4_1], a: &[BlockQ8_1]) -> f32 {
     sumf
 }
 
+/// Dot of a Q4_K row with a Q8_1 row, the product that Q4_K weights repacked into Q4_1
+/// panels compute: each sub-block of 32 is the Q4_1 block of
+/// [`BlockQ4K::sub_block_as_q4_1`] (f32 `d`, `m`), and the sum is [`dot_q4_1_q8_1`]'s,
+/// block for block (`a` holds 8 Q8_1 blocks per Q4_K block).
+pub fn dot_q4_k_q8_1(w: &[BlockQ4K], a: &[BlockQ8_1]) -> f32 {
+    debug_assert_eq!(
+        w.len() * 8,
+        a.len(),
+        "weight and activation block counts differ"
+    );
+    let mut sumf = 0.0f32;
+    let sub_blocks = w
+        .iter()
+        .flat_map(|b| (0..8).map(|j| b.sub_block_as_q4_1(j)));
+    for ((d, m, qs), a) in sub_blocks.zip(a) {
+        let sumi = q4_1_q8_1_block_sum(&BlockQ4_1 { d: 0, m: 0, qs }, a);
+        let scaled = (d * f16_to_f32(a.d)) * sumi as f32;
+        sumf += scaled + m * f16_to_f32(a.s);
+    }
+    sumf
+}
+
 /// Dot of two Q8_0 rows: per block `sumi as f32 * (d_w * d_a)` (ggml_vec_dot_q8_0_q8_0).
 pub fn dot_q8_0_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
     debug_assert_eq!(

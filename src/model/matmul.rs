@@ -2,10 +2,10 @@
 //!
 //! Quantized weights multiply int8-quantized activations, as llama.cpp does: each
 //! activation row is quantized once per product to the format the weight's dot product
-//! wants (Q8_0 for Q4_0/Q8_0, Q8_1 for Q4_1, Q8_K for the k-quants). Q8_0/Q4_0/Q4_1
-//! weights were repacked into x4x8 panels at load and go through the tier's kernels
-//! ([`Kernels`]); other types use the scalar reference dot products; float weights
-//! multiply the f32 rows directly. Every output element is computed by one kernel call
+//! wants (Q8_0 for Q4_0/Q8_0, Q8_1 for Q4_1 and Q4_K, Q8_K for Q6_K). Q8_0/Q4_0/Q4_1
+//! weights were repacked into x4x8 panels at load, Q4_K weights into Q4_1 panels, and go
+//! through the tier's kernels ([`Kernels`]); Q6_K uses the scalar reference dot product;
+//! float weights multiply the f32 rows directly. Every output element is computed by one kernel call
 //! whose arithmetic does not depend on the thread split, so results are bit-identical for
 //! any number of threads.
 
@@ -16,9 +16,9 @@ use bytemuck::Pod;
 use super::weights::Matrix;
 use crate::runtime::threads::Pool;
 use slimlm_kernels::formats::{
-    self, BlockQ4K, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
+    self, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
 };
-use slimlm_kernels::matmul::{Activations, Kernels, MatmulError};
+use slimlm_kernels::matmul::{activation_type, Activations, Kernels, MatmulError};
 use slimlm_kernels::ops::Ops;
 use slimlm_kernels::pack::{PackedMatrix, PANEL_ROWS};
 use slimlm_kernels::reference::dot;
@@ -112,7 +112,7 @@ pub fn matmuls(
 
 /// Whether weights of types `a` and `b` take the same quantized activations.
 fn same_activations(a: GgmlType, b: GgmlType) -> bool {
-    (a == GgmlType::Q4_1) == (b == GgmlType::Q4_1)
+    activation_type(a) == activation_type(b)
 }
 
 /// Panels through the tier's kernels, in parallel over ranges of row groups of every
@@ -203,7 +203,7 @@ fn packed_matmuls(
         });
 }
 
-/// Float and k-quant weights: one reference dot product per output.
+/// Float and Q6_K weights: one reference dot product per output.
 fn unpacked_matmul(
     w: &Matrix,
     x: &[f32],
@@ -219,13 +219,6 @@ fn unpacked_matmul(
         GgmlType::F32 => rows_times(pool, w, m, out_t, |row: &[f32], i| {
             dot_f32(row, &x[i * k..(i + 1) * k])
         }),
-        GgmlType::Q4K => {
-            let a = quantize_rows(pool, x, k, &mut scratch.q8_k);
-            let kb = k / 256;
-            rows_times(pool, w, m, out_t, |row: &[BlockQ4K], i| {
-                dot::dot_q4_k_q8_k(row, &a[i * kb..(i + 1) * kb])
-            })
-        }
         GgmlType::Q6K => {
             let a = quantize_rows(pool, x, k, &mut scratch.q8_k);
             let kb = k / 256;

@@ -230,6 +230,8 @@ slimlm_status slimlm_sampler_sample(slimlm_sampler *sampler, const float *logits
  *   Q4_K (144 bytes, 256 values): ggml's block_q4_K (uint16_t d, dmin; uint8_t
  *                    scales[12]; uint8_t qs[128]); rows of Q4_K weights hold a multiple
  *                    of 256 values.
+ *   Q6_K (210 bytes, 256 values): ggml's block_q6_K (uint8_t ql[128], qh[64]; int8_t
+ *                    scales[16]; uint16_t d), rows a multiple of 256 values too.
  * A weight matrix is GGUF's row-major layout: `rows` rows (output features) of `cols`
  * values (input features, a multiple of 32), each row cols / 32 consecutive blocks, no
  * padding between rows. An activation matrix is m rows of cols / 32 blocks, likewise.
@@ -241,7 +243,8 @@ enum {
     SLIMLM_TYPE_Q4_1 = 3,
     SLIMLM_TYPE_Q8_0 = 8,
     SLIMLM_TYPE_Q8_1 = 9,
-    SLIMLM_TYPE_Q4_K = 12
+    SLIMLM_TYPE_Q4_K = 12,
+    SLIMLM_TYPE_Q6_K = 14
 };
 
 /* The tier the matrix products run on, into *name (static). An invalid $SLIMLM_ISA:
@@ -252,7 +255,7 @@ slimlm_status slimlm_kernels_isa(const char **name);
 /* Quantizes n floats (a multiple of 32) to n / 32 activation blocks, bit for bit ggml's
    quantize_row_q8_0_ref / quantize_row_q8_1_ref. `out` (any alignment) must hold at
    least out_size >= n / 32 * 34 (Q8_0) or * 36 (Q8_1) bytes. Q8_0 activations go with
-   Q4_0 and Q8_0 weights, Q8_1 with Q4_1 and Q4_K weights. */
+   Q4_0, Q8_0 and Q6_K weights, Q8_1 with Q4_1 and Q4_K weights. */
 slimlm_status slimlm_quantize_q8_0(const float *x, size_t n, void *out, size_t out_size);
 slimlm_status slimlm_quantize_q8_1(const float *x, size_t n, void *out, size_t out_size);
 
@@ -263,10 +266,11 @@ slimlm_status slimlm_quantize_q8_1(const float *x, size_t n, void *out, size_t o
 typedef struct slimlm_packed_weights slimlm_packed_weights;
 
 /* Repacks `size` bytes at `data` (any alignment; not referenced after the call) holding
-   a rows x cols matrix of `type` (SLIMLM_TYPE_Q4_0, _Q4_1, _Q8_0 or _Q4_K; other types:
+   a rows x cols matrix of `type` (SLIMLM_TYPE_Q4_0, _Q4_1, _Q8_0, _Q4_K or _Q6_K; other types:
    SLIMLM_ERR_UNSUPPORTED) into *out. size must equal rows * cols / block values * block
    bytes. Q4_K weights become Q4_1 panels losslessly (each sub-block of 32 a Q4_1 block
-   with f32 scales) and take Q8_1 activations. */
+   with f32 scales) and take Q8_1 activations; Q6_K panels keep the 6-bit codes and
+   scales (unpacked to bytes) and take Q8_0 activations. */
 slimlm_status slimlm_pack_weights(uint32_t type, const void *data, size_t size, size_t rows,
                                   size_t cols, slimlm_packed_weights **out);
 

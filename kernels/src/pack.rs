@@ -25,14 +25,20 @@
 //! ([`BlockQ4K::sub_block_as_q4_1`]). Every tier's Q4_1 kernels then serve them, with Q8_1
 //! activations (one scale per 32 values, finer than the Q8_K of ggml's Q4_K dot, so
 //! results differ from llama.cpp's only by activation rounding). The panels take 6 bits
-//! per weight instead of Q4_K's 4.5. Q6_K's sub-blocks of 16 have no 32-value panel form
-//! and stay on the scalar reference path.
+//! per weight instead of Q4_K's 4.5.
+//!
+//! Q6_K panels ([`BlockQ6Kx4`]) hold, per K block of 32 and row, the signed quants
+//! `code - 32` as int8 in the Q8_0 layout, the two int8 scales of the block's two
+//! sub-blocks of 16, and the super-block's `d` as f32: `x = d * sc * q` exactly as ggml
+//! dequantizes. Kernels scale each sub-block's integer sum by its `sc` (exact in int32)
+//! and take Q8_0 activations. 9.5 bits per weight instead of Q6_K's 6.56: the 6-bit codes
+//! are stored unpacked so that the inner loop is the Q8_0 one.
 
 use alloc::vec::Vec;
 use bytemuck::{Pod, Zeroable};
 
 use crate::formats::{
-    f16_to_f32, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ8_0, FormatError, GgmlType,
+    f16_to_f32, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, FormatError, GgmlType,
 };
 
 /// Weight rows per panel.
@@ -66,7 +72,21 @@ pub struct BlockQ4_1x4 {
     pub qs: [u8; 64],
 }
 
+/// Q6_K panel block: 4 rows x 32 values of one Q6_K super-block each.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct BlockQ6Kx4 {
+    /// The super-block scale of each row (exact f32 of the f16).
+    pub d: [f32; 4],
+    /// `sc[4 h + r]`: the scale of row `r`'s values `16 h..16 h + 16` (h = 0, 1).
+    pub sc: [i8; 8],
+    /// `code - 32` (-32..=31), `[(q, rows 0-1), (q, rows 2-3)]` 16-byte vectors for
+    /// q = 0..4, as [`BlockQ8_0x4::qs`].
+    pub qs: [i8; 128],
+}
+
 const _: () = assert!(core::mem::size_of::<BlockQ8_0x4>() == 144);
+const _: () = assert!(core::mem::size_of::<BlockQ6Kx4>() == 152);
 const _: () = assert!(core::mem::size_of::<BlockQ4_0x4>() == 80);
 const _: () = assert!(core::mem::size_of::<BlockQ4_1x4>() == 96);
 
@@ -82,6 +102,7 @@ pub enum PanelData {
     Q8_0(Vec<BlockQ8_0x4>),
     Q4_0(Vec<BlockQ4_0x4>),
     Q4_1(Vec<BlockQ4_1x4>),
+    Q6K(Vec<BlockQ6Kx4>),
 }
 
 /// A weight matrix of `rows` outputs by `cols` inputs, repacked into x4x8 panels.
@@ -99,7 +120,7 @@ impl PackedMatrix {
     pub fn supports(ty: GgmlType) -> bool {
         matches!(
             ty,
-            GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q4K
+            GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q4K | GgmlType::Q6K
         )
     }
 
@@ -116,6 +137,7 @@ impl PackedMatrix {
             GgmlType::Q4_0 => PanelData::Q4_0(pack_blocks(ty, bytes, rows, cols, pack_q4_0)?),
             GgmlType::Q4_1 => PanelData::Q4_1(pack_blocks(ty, bytes, rows, cols, pack_q4_1)?),
             GgmlType::Q4K => PanelData::Q4_1(pack_blocks(ty, bytes, rows, cols, pack_q4_k)?),
+            GgmlType::Q6K => PanelData::Q6K(pack_blocks(ty, bytes, rows, cols, pack_q6_k)?),
             _ => return Err(FormatError::Unsupported { ty, op: "pack" }),
         };
         Ok(PackedMatrix {
@@ -126,13 +148,14 @@ impl PackedMatrix {
         })
     }
 
-    /// The panel format, which decides the kernel and the activations: Q8_0, Q4_0 or
-    /// Q4_1 (also for Q4_K weights; [`PackedMatrix::source`] keeps the GGUF type).
+    /// The panel format, which decides the kernel and the activations: Q8_0, Q4_0, Q4_1
+    /// (also for Q4_K weights; [`PackedMatrix::source`] keeps the GGUF type) or Q6_K.
     pub fn ty(&self) -> GgmlType {
         match self.data {
             PanelData::Q8_0(_) => GgmlType::Q8_0,
             PanelData::Q4_0(_) => GgmlType::Q4_0,
             PanelData::Q4_1(_) => GgmlType::Q4_1,
+            PanelData::Q6K(_) => GgmlType::Q6K,
         }
     }
 
@@ -152,6 +175,7 @@ impl PackedMatrix {
             PanelData::Q8_0(v) => core::mem::size_of_val(v.as_slice()),
             PanelData::Q4_0(v) => core::mem::size_of_val(v.as_slice()),
             PanelData::Q4_1(v) => core::mem::size_of_val(v.as_slice()),
+            PanelData::Q6K(v) => core::mem::size_of_val(v.as_slice()),
         }
     }
 }
@@ -260,4 +284,20 @@ fn put_q4_1_row(p: &mut BlockQ4_1x4, r: usize, d: f32, m: f32, qs: &[u8; 16]) {
         let at = group_offset(q, r);
         p.qs[at..at + 8].copy_from_slice(&qs[8 * q..8 * q + 8]);
     }
+}
+
+/// K block `b` (0..8) of 4 Q6_K blocks as a Q6_K panel block (see the module docs).
+fn pack_q6_k(src: &[BlockQ6K; PANEL_ROWS], b: usize) -> BlockQ6Kx4 {
+    let mut p = BlockQ6Kx4::zeroed();
+    for (r, block) in src.iter().enumerate() {
+        p.d[r] = f16_to_f32(block.d);
+        p.sc[r] = block.scales[2 * b];
+        p.sc[4 + r] = block.scales[2 * b + 1];
+        let quants = block.quants();
+        for q in 0..4 {
+            let at = group_offset(q, r);
+            p.qs[at..at + 8].copy_from_slice(&quants[32 * b + 8 * q..32 * b + 8 * q + 8]);
+        }
+    }
+    p
 }

@@ -8,8 +8,8 @@
 use proptest::prelude::*;
 use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{
-    dequantize_blocks, f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType,
-    QuantizeBlock,
+    dequantize_blocks, f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, BlockQ8_1,
+    GgmlType, QuantizeBlock,
 };
 use slimlm_kernels::matmul::{Activations, Kernels};
 use slimlm_kernels::pack::{group_offset, PackedMatrix, PanelData};
@@ -253,6 +253,71 @@ proptest! {
                 let byte = p.qs[group_offset(i % 16 / 8, r) + i % 8];
                 let code = if i < 16 { byte & 0x0f } else { byte >> 4 };
                 let got = p.d[r] * f32::from(code) + p.m[r];
+                let w = want[row * cols + col];
+                prop_assert!(got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()), "row {row} col {col}: {got} != {w}");
+            }
+        }
+    }
+}
+
+/// Random Q6_K blocks: any code and int8 scale (one block in 8 with every code 0, i.e.
+/// quant -32, and every scale -128: the largest products), scales from [`Rng::scale`].
+fn q6_k_blocks(n: usize, rng: &mut Rng) -> Vec<BlockQ6K> {
+    (0..n)
+        .map(|_| {
+            if rng.next().is_multiple_of(8) {
+                BlockQ6K {
+                    ql: [0; 128],
+                    qh: [0; 64],
+                    scales: [-128; 16],
+                    d: rng.scale(),
+                }
+            } else {
+                BlockQ6K {
+                    ql: core::array::from_fn(|_| rng.byte()),
+                    qh: core::array::from_fn(|_| rng.byte()),
+                    scales: core::array::from_fn(|_| rng.byte() as i8),
+                    d: rng.scale(),
+                }
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn q6_k_panels_match_reference(c in cases(), super_blocks in 1usize..=2) {
+        let c = Case { kb: 8 * super_blocks, ..c };
+        let mut rng = Rng(c.seed);
+        let blocks = q6_k_blocks(c.rows * super_blocks, &mut rng);
+        let w = PackedMatrix::pack(GgmlType::Q6K, bytemuck::cast_slice(&blocks), c.rows, c.kb * 32).unwrap();
+        let a = q8_0_acts(&c, &mut rng);
+        for k in tiers() {
+            check(&k, &w, Activations::Q8_0(&a), c.m, |row, i| {
+                let row_blocks = &blocks[row * super_blocks..(row + 1) * super_blocks];
+                dot::dot_q6_k_q8_0(row_blocks, &a[i * c.kb..(i + 1) * c.kb])
+            })?;
+        }
+    }
+
+    /// Q6_K panels hold the quants and scales unchanged: `d * sc * q` of every panel value
+    /// is bit for bit ggml's Q6_K dequantization.
+    #[test]
+    fn q6_k_panels_dequantize_exactly(rows in 1usize..=9, super_blocks in 1usize..=2, seed in any::<u64>()) {
+        let mut rng = Rng(seed);
+        let blocks = q6_k_blocks(rows * super_blocks, &mut rng);
+        let cols = 256 * super_blocks;
+        let w = PackedMatrix::pack(GgmlType::Q6K, bytemuck::cast_slice(&blocks), rows, cols).unwrap();
+        let mut want = vec![0.0f32; rows * cols];
+        dequantize_blocks(&blocks, &mut want).unwrap();
+        let PanelData::Q6K(panels) = &w.data else { panic!("Q6_K packs into Q6_K panels") };
+        let kb = cols / 32;
+        for row in 0..rows {
+            for col in 0..cols {
+                let p = &panels[(row / 4) * kb + col / 32];
+                let (r, i) = (row % 4, col % 32);
+                let q = p.qs[group_offset(i / 8, r) + i % 8];
+                let got = p.d[r] * f32::from(p.sc[4 * (i / 16) + r]) * f32::from(q);
                 let w = want[row * cols + col];
                 prop_assert!(got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()), "row {row} col {col}: {got} != {w}");
             }

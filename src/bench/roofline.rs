@@ -14,7 +14,9 @@ use super::peak::Int8Peak;
 use crate::gguf::GgufFile;
 use crate::runtime::threads::Pool;
 use slimlm_kernels::formats::GgmlType;
-use slimlm_kernels::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PackedMatrix, PANEL_ROWS};
+use slimlm_kernels::pack::{
+    BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PackedMatrix, PANEL_ROWS,
+};
 
 /// Bytes and multiply-accumulates of the weight matrices one token goes through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -45,6 +47,7 @@ pub fn token_cost(file: &GgufFile) -> TokenCost {
             let panel = match t.ggml_type {
                 GgmlType::Q8_0 => size_of::<BlockQ8_0x4>(),
                 GgmlType::Q4_0 => size_of::<BlockQ4_0x4>(),
+                GgmlType::Q6K => size_of::<BlockQ6Kx4>(),
                 _ => size_of::<BlockQ4_1x4>(),
             } as u64;
             rows.div_ceil(PANEL_ROWS as u64) * (cols / 32) * panel

@@ -2,10 +2,10 @@
 //!
 //! Quantized weights multiply int8-quantized activations, as llama.cpp does: each
 //! activation row is quantized once per product to the format the weight's dot product
-//! wants (Q8_0 for Q4_0/Q8_0, Q8_1 for Q4_1 and Q4_K, Q8_K for Q6_K). Q8_0/Q4_0/Q4_1
-//! weights were repacked into x4x8 panels at load, Q4_K weights into Q4_1 panels, and go
-//! through the tier's kernels ([`Kernels`]); Q6_K uses the scalar reference dot product;
-//! float weights multiply the f32 rows directly. Every output element is computed by one kernel call
+//! wants (Q8_0 for Q4_0/Q8_0/Q6_K, Q8_1 for Q4_1 and Q4_K). Q8_0/Q4_0/Q4_1/Q6_K weights
+//! were repacked into x4x8 panels at load, Q4_K weights into Q4_1 panels, and go through
+//! the tier's kernels ([`Kernels`]); float weights multiply the f32 rows directly, other
+//! block types (none in supported files so far) are decoded a row at a time. Every output element is computed by one kernel call
 //! whose arithmetic does not depend on the thread split, so results are bit-identical for
 //! any number of threads.
 
@@ -15,13 +15,10 @@ use bytemuck::Pod;
 
 use super::weights::Matrix;
 use crate::runtime::threads::Pool;
-use slimlm_kernels::formats::{
-    self, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock,
-};
+use slimlm_kernels::formats::{self, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock};
 use slimlm_kernels::matmul::{activation_type, Activations, Kernels, MatmulError};
 use slimlm_kernels::ops::Ops;
 use slimlm_kernels::pack::{PackedMatrix, PANEL_ROWS};
-use slimlm_kernels::reference::dot;
 
 /// What a product needs besides its operands: the worker threads and the kernel tier.
 #[derive(Clone, Copy)]
@@ -37,7 +34,6 @@ pub struct Compute<'a> {
 pub struct MatmulScratch {
     q8_0: Vec<BlockQ8_0>,
     q8_1: Vec<BlockQ8_1>,
-    q8_k: Vec<BlockQ8K>,
     tiles: Vec<f32>,
 }
 
@@ -203,7 +199,7 @@ fn packed_matmuls(
         });
 }
 
-/// Float and Q6_K weights: one reference dot product per output.
+/// Float weights (and any block type without panels): one dot product per output.
 fn unpacked_matmul(
     w: &Matrix,
     x: &[f32],
@@ -219,13 +215,6 @@ fn unpacked_matmul(
         GgmlType::F32 => rows_times(pool, w, m, out_t, |row: &[f32], i| {
             dot_f32(row, &x[i * k..(i + 1) * k])
         }),
-        GgmlType::Q6K => {
-            let a = quantize_rows(pool, x, k, &mut scratch.q8_k);
-            let kb = k / 256;
-            rows_times(pool, w, m, out_t, |row: &[BlockQ6K], i| {
-                dot::dot_q6_k_q8_k(row, &a[i * kb..(i + 1) * kb])
-            })
-        }
         // F16, and any block type without panels: decode a row at a time.
         _ => rows_times_decoded(pool, w, m, out_t, |row: &[f32], i| {
             dot_f32(row, &x[i * k..(i + 1) * k])
@@ -237,18 +226,6 @@ fn unpacked_matmul(
             *o = out_t[j * m + i];
         }
     }
-}
-
-/// Quantizes each `k`-wide row of `x` into `buf` (resized) and returns the blocks.
-fn quantize_rows<'a, B: QuantizeBlock + Send>(
-    pool: &Pool,
-    x: &[f32],
-    k: usize,
-    buf: &'a mut Vec<B>,
-) -> &'a [B] {
-    quantize_rows_with(pool, x, k, buf, |row, blocks| {
-        formats::quantize_blocks(row, blocks).map_err(|_| MatmulError::Shape("block row"))
-    })
 }
 
 /// Quantizes each `k`-wide row of `x` into `buf` (resized) with the tier's quantizer and

@@ -1,4 +1,5 @@
-//! The ARMv8.0 NEON tier of the x4x8 panel products (Q8_0, Q4_0 x Q8_0; Q4_1 x Q8_1).
+//! The ARMv8.0 NEON tier of the x4x8 panel products (Q8_0, Q4_0, Q6_K x Q8_0; Q4_1 x
+//! Q8_1). The dotprod and i8mm tiers keep this tier's Q6_K kernel.
 //!
 //! Integer sums use `smull`/`smull2` + `sadalp` (no `sdot`), exact in int32; the float
 //! stage per block is the scalar tier's expression ([`crate::matmul::scalar`]) lane for
@@ -11,10 +12,10 @@ mod tile;
 
 use core::arch::aarch64::*;
 
-use self::tile::{load_f32x4, load_s8x16, load_u8x16, Expanded, Panel};
+use self::tile::{group_dot, load_f32x4, load_s8x16, load_u8x16, ActGroups, Expanded, Panel};
 use crate::formats::{BlockQ8_0, BlockQ8_1};
 use crate::matmul::Kernel;
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4};
+use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4};
 use crate::tiers::Table;
 
 /// Replaces the scalar products of every format with this tier's.
@@ -30,6 +31,10 @@ pub(crate) fn install(table: &mut Table<'_>) {
     *table.q4_1 = Kernel {
         name: "gemm_q4_1x4x8_q8_1_neon",
         run: gemm_q4_1,
+    };
+    *table.q6_k = Kernel {
+        name: "gemm_q6_kx4x8_q8_0_neon",
+        run: gemm_q6_k,
     };
 }
 
@@ -160,6 +165,77 @@ impl Panel for BlockQ4_1x4 {
         let scaled = vmulq_f32(vmulq_n_f32(dw, da), vcvtq_f32_s32(isum));
         vaddq_f32(sumf, vaddq_f32(scaled, vmulq_n_f32(mw, sa)))
     }
+}
+
+/// Q6_K panels: int8 quants as Q8_0's; each row's two sub-block sums (groups 0-1 and 2-3)
+/// are multiplied by their int8 scales in int32 (exact: |sum| <= 2^24).
+impl Panel for BlockQ6Kx4 {
+    type Act = BlockQ8_0;
+    /// `d` of the 4 rows, and their scales of values 0..16 and 16..32 as int32.
+    type Scales = (float32x4_t, int32x4_t, int32x4_t);
+    const ACT_SCALES: usize = 1;
+
+    #[target_feature(enable = "neon")]
+    #[inline]
+    unsafe fn expand(&self) -> Expanded {
+        core::array::from_fn(|v| load_s8x16(&self.qs, 16 * v))
+    }
+    #[target_feature(enable = "neon")]
+    #[inline]
+    unsafe fn scales(&self) -> (float32x4_t, int32x4_t, int32x4_t) {
+        // SAFETY: `self.sc` is exactly 8 bytes; `vld1_s8` has no alignment requirement.
+        let sc = vmovl_s8(unsafe { vld1_s8(self.sc.as_ptr()) });
+        (
+            load_f32x4(&self.d, 0),
+            vmovl_s16(vget_low_s16(sc)),
+            vmovl_high_s16(sc),
+        )
+    }
+    #[inline]
+    fn act_qs(a: &BlockQ8_0) -> &[i8; 32] {
+        &a.qs
+    }
+    #[inline]
+    fn act_scale_bits(a: &BlockQ8_0) -> [u16; 2] {
+        [a.d, 0]
+    }
+    #[target_feature(enable = "neon")]
+    #[inline]
+    unsafe fn row_sums(
+        w: &Expanded,
+        x: &ActGroups,
+        &(_, sc0, sc1): &(float32x4_t, int32x4_t, int32x4_t),
+    ) -> int32x4_t {
+        let (lo, hi) = (group_dot::<0, 2>(w, x), group_dot::<2, 2>(w, x));
+        vmlaq_s32(vmulq_s32(lo, sc0), hi, sc1)
+    }
+    /// Scalar: `sumf += sumi as f32 * (d[r] * da)`, as Q8_0.
+    #[target_feature(enable = "neon")]
+    #[inline]
+    unsafe fn accumulate(
+        (dw, _, _): (float32x4_t, int32x4_t, int32x4_t),
+        [da, _]: [f32; 2],
+        isum: int32x4_t,
+        sumf: float32x4_t,
+    ) -> float32x4_t {
+        vaddq_f32(sumf, vmulq_f32(vcvtq_f32_s32(isum), vmulq_n_f32(dw, da)))
+    }
+}
+
+/// See [`crate::matmul::GemmQ6KFn`]; tiles as in [`tile`].
+///
+/// # Safety
+/// As [`gemm_q8_0`].
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn gemm_q6_k(
+    w: &[BlockQ6Kx4],
+    kb: usize,
+    a: &[BlockQ8_0],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    tile::gemm(w, kb, a, m, out, ldo);
 }
 
 /// See [`crate::matmul::GemmQ8_0Fn`]; tiles as in [`tile`].

@@ -18,7 +18,9 @@ use crate::dispatch::Isa;
 #[cfg(feature = "std")]
 use crate::dispatch::IsaError;
 use crate::formats::{BlockQ8_0, BlockQ8_1, GgmlType};
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PackedMatrix, PanelData, PANEL_ROWS};
+use crate::pack::{
+    BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PackedMatrix, PanelData, PANEL_ROWS,
+};
 
 /// Q8_0 panels x Q8_0 activations.
 pub type GemmQ8_0Fn =
@@ -29,6 +31,10 @@ pub type GemmQ4_0Fn =
 /// Q4_1 panels x Q8_1 activations.
 pub type GemmQ4_1Fn =
     unsafe fn(w: &[BlockQ4_1x4], kb: usize, a: &[BlockQ8_1], m: usize, out: &mut [f32], ldo: usize);
+
+/// Q6_K panels x Q8_0 activations.
+pub type GemmQ6KFn =
+    unsafe fn(w: &[BlockQ6Kx4], kb: usize, a: &[BlockQ8_0], m: usize, out: &mut [f32], ldo: usize);
 
 /// f32 row -> Q8_0 blocks (`x.len() == 32 * out.len()`), bit-identical to the scalar
 /// quantizer.
@@ -89,6 +95,7 @@ pub struct Kernels {
     q8_0: Kernel<GemmQ8_0Fn>,
     q4_0: Kernel<GemmQ4_0Fn>,
     q4_1: Kernel<GemmQ4_1Fn>,
+    q6_k: Kernel<GemmQ6KFn>,
     quantize_q8_0: Kernel<QuantizeQ8_0Fn>,
     quantize_q8_1: Kernel<QuantizeQ8_1Fn>,
 }
@@ -130,6 +137,10 @@ impl Kernels {
                 name: "gemm_q4_1x4x8_q8_1_scalar",
                 run: scalar::gemm_q4_1,
             },
+            q6_k: Kernel {
+                name: "gemm_q6_kx4x8_q8_0_scalar",
+                run: scalar::gemm_q6_k,
+            },
             quantize_q8_0: Kernel {
                 name: "quantize_row_q8_0_scalar",
                 run: scalar::quantize_row_q8_0,
@@ -143,6 +154,7 @@ impl Kernels {
             q8_0: &mut k.q8_0,
             q4_0: &mut k.q4_0,
             q4_1: &mut k.q4_1,
+            q6_k: &mut k.q6_k,
             quantize_q8_0: &mut k.quantize_q8_0,
             quantize_q8_1: &mut k.quantize_q8_1,
         };
@@ -192,6 +204,7 @@ impl Kernels {
             GgmlType::Q8_0 => self.q8_0.name,
             GgmlType::Q4_0 => self.q4_0.name,
             GgmlType::Q4_1 | GgmlType::Q4K => self.q4_1.name,
+            GgmlType::Q6K => self.q6_k.name,
             _ => "none",
         }
     }
@@ -250,6 +263,10 @@ impl Kernels {
                 (PanelData::Q4_1(p), Activations::Q8_1(a)) => {
                     a_len(a.len())?;
                     (self.q4_1.run)(&p[panels], kb, a, m, out, ldo)
+                }
+                (PanelData::Q6K(p), Activations::Q8_0(a)) => {
+                    a_len(a.len())?;
+                    (self.q6_k.run)(&p[panels], kb, a, m, out, ldo)
                 }
                 _ => return Err(MatmulError::ActivationFormat { weights: w.ty() }),
             }

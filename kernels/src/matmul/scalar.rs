@@ -4,7 +4,7 @@
 //! this layout.
 
 use crate::formats::{f16_to_f32, BlockQ8_0, BlockQ8_1};
-use crate::pack::{group_offset, BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PANEL_ROWS};
+use crate::pack::{group_offset, BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PANEL_ROWS};
 
 /// See [`super::GemmQ8_0Fn`].
 ///
@@ -113,6 +113,45 @@ pub unsafe fn gemm_q4_1(
                     }
                     let scaled = (p.d[r] * f16_to_f32(x.d)) * sumi as f32;
                     sumf += scaled + p.m[r] * f16_to_f32(x.s);
+                }
+                out[i * ldo + g * PANEL_ROWS + r] = sumf;
+            }
+        }
+    }
+}
+
+/// See [`super::GemmQ6KFn`]: each row's two sub-block sums of 16 scaled by their int8
+/// scales, then the Q8_0 float stage.
+///
+/// # Safety
+/// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
+/// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
+pub unsafe fn gemm_q6_k(
+    w: &[BlockQ6Kx4],
+    kb: usize,
+    a: &[BlockQ8_0],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    for (g, panel) in w.chunks_exact(kb).enumerate() {
+        for i in 0..m {
+            let act = &a[i * kb..(i + 1) * kb];
+            for r in 0..PANEL_ROWS {
+                let mut sumf = 0.0f32;
+                for (p, x) in panel.iter().zip(act) {
+                    let mut sumi = 0i32;
+                    for h in 0..2 {
+                        let mut sub = 0i32;
+                        for q in 2 * h..2 * h + 2 {
+                            let at = group_offset(q, r);
+                            for j in 0..8 {
+                                sub += i32::from(p.qs[at + j]) * i32::from(x.qs[8 * q + j]);
+                            }
+                        }
+                        sumi += i32::from(p.sc[4 * h + r]) * sub;
+                    }
+                    sumf += sumi as f32 * (p.d[r] * f16_to_f32(x.d));
                 }
                 out[i * ldo + g * PANEL_ROWS + r] = sumf;
             }

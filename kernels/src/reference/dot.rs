@@ -106,6 +106,41 @@ pub fn dot_q4_k_q8_1(w: &[BlockQ4K], a: &[BlockQ8_1]) -> f32 {
     sumf
 }
 
+/// `sum(sc[i / 16] * (code - 32) * q)` over K block `b` (values `32 b..32 b + 32`) of a
+/// Q6_K block and one Q8_0 block: the two sub-block sums, each scaled by its int8 scale
+/// (|sum| <= 32 * 128 * 32 * 128 = 2^24, so it converts to f32 exactly).
+pub fn q6_k_q8_0_block_sum(w: &BlockQ6K, b: usize, a: &BlockQ8_0) -> i32 {
+    let quants = w.quants();
+    let quants = &quants[32 * b..32 * b + 32];
+    let mut sum = 0i32;
+    for h in 0..2 {
+        let sub: i32 = quants[16 * h..16 * h + 16]
+            .iter()
+            .zip(&a.qs[16 * h..16 * h + 16])
+            .map(|(&w, &x)| i32::from(w) * i32::from(x))
+            .sum();
+        sum += i32::from(w.scales[2 * b + h]) * sub;
+    }
+    sum
+}
+
+/// Dot of a Q6_K row with a Q8_0 row (8 Q8_0 blocks per Q6_K block), the product of Q6_K
+/// panels: per K block of 32 `sumi as f32 * (d_w * d_a)`, as [`dot_q8_0_q8_0`].
+pub fn dot_q6_k_q8_0(w: &[BlockQ6K], a: &[BlockQ8_0]) -> f32 {
+    debug_assert_eq!(
+        w.len() * 8,
+        a.len(),
+        "weight and activation block counts differ"
+    );
+    let mut sumf = 0.0f32;
+    let k_blocks = w.iter().flat_map(|block| (0..8).map(move |b| (block, b)));
+    for ((block, b), a) in k_blocks.zip(a) {
+        let sumi = q6_k_q8_0_block_sum(block, b, a);
+        sumf += sumi as f32 * (f16_to_f32(block.d) * f16_to_f32(a.d));
+    }
+    sumf
+}
+
 /// Dot of two Q8_0 rows: per block `sumi as f32 * (d_w * d_a)` (ggml_vec_dot_q8_0_q8_0).
 pub fn dot_q8_0_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
     debug_assert_eq!(

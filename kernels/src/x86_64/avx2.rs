@@ -1,7 +1,7 @@
 //! The avx2 tier (AVX2 + FMA + F16C): x4x8 weight panels times int8 activation rows,
 //! bit-identical with the scalar tier ([`crate::matmul::scalar`]).
 //!
-//! Kernels `gemm_{q8_0,q4_0}x4x8_q8_0_avx2` and `gemm_q4_1x4x8_q8_1_avx2`: GEMM tile 4
+//! Kernels `gemm_{q8_0,q4_0,q6_k}x4x8_q8_0_avx2` and `gemm_q4_1x4x8_q8_1_avx2`: GEMM tile 4
 //! weight rows (one panel) x 4 activation rows (tails 2, 3), GEMV (one activation row,
 //! decode) tile 16 weight rows (4 panels) x 1. The loop nest, the reduction to one lane per
 //! output and the float stage are [`panel`], shared with the avx512 tier; this file and its
@@ -13,6 +13,8 @@
 //! and `_mm256_sign_epi8` cannot negate -128). So:
 //! - Q8_0 widens both sides to int16 (`vpmovsxbw`) and uses `_mm256_madd_epi16` (i16 x i16,
 //!   pairs summed into int32): every product fits, nothing saturates ([`q8_0`]).
+//! - Q6_K panels hold int8 quants: the Q8_0 path, each widened weight first multiplied by
+//!   its sub-block scale in int16 ([`q6_k`]).
 //! - Q4_0 / Q4_1 feed `maddubs` the UNSIGNED nibble codes 0..=15 (Q4_0: un-XORed), so a
 //!   pair is at most 2 * 15 * 128 = 3840 in magnitude; Q4_0 subtracts `8 * sum(a)` in int16
 //!   ([`q4_0`], [`q4_1`]).
@@ -22,6 +24,7 @@
 pub(super) mod panel;
 mod q4_0;
 mod q4_1;
+pub(super) mod q6_k;
 mod q8_0;
 
 use core::arch::x86_64::{__m256i, _mm256_set1_epi64x};
@@ -45,6 +48,10 @@ pub(crate) fn install(table: &mut Table<'_>) {
     *table.q4_1 = Kernel {
         name: "gemm_q4_1x4x8_q8_1_avx2",
         run: panel::gemm::<q4_1::Q4_1Avx2, GEMM_GROUPS>,
+    };
+    *table.q6_k = Kernel {
+        name: "gemm_q6_kx4x8_q8_0_avx2",
+        run: panel::gemm::<q6_k::Q6KAvx2, GEMM_GROUPS>,
     };
 }
 

@@ -13,6 +13,10 @@
 //! (broadcasts, offset sums) then serves 16 rows instead of 8, which cut the user time of a
 //! 510-token SmolLM2 prompt by 8-16% for Q4_0, Q8_0 and Q4_1 (one thread, alternating runs).
 //!
+//! Q6_K keeps the avx2 tier's int16 core (weights times their sub-block scales, then
+//! `madd`) in this tier's 4-panel tile: a VNNI core would need a second accumulator per
+//! sub-block and two `vpmulld` per block to apply the scales.
+//!
 //! Exactness per format (bounds in each file): Q4_1 multiplies the unsigned codes directly;
 //! Q4_0 multiplies the un-XORed codes 0..=15 and starts each sum at `-8 * sum(a)`; Q8_0
 //! makes the weights unsigned (`w ^ 0x80 = w + 128`) and starts at `-128 * sum(a)`. The
@@ -26,6 +30,7 @@
 
 mod q4_0;
 mod q4_1;
+mod q6_k;
 mod q8_0;
 
 use core::arch::x86_64::{
@@ -53,6 +58,10 @@ pub(crate) fn install(table: &mut Table<'_>) {
     *table.q4_1 = Kernel {
         name: "gemm_q4_1x4x8_q8_1_avx512",
         run: panel::gemm::<q4_1::Q4_1Vnni, GEMM_GROUPS>,
+    };
+    *table.q6_k = Kernel {
+        name: "gemm_q6_kx4x8_q8_0_avx512",
+        run: panel::gemm::<q6_k::Q6KWide, GEMM_GROUPS>,
     };
 }
 

@@ -94,6 +94,17 @@ pub(super) trait Panel {
         isum: int32x4_t,
         sumf: float32x4_t,
     ) -> float32x4_t;
+
+    /// The exact int32 row sums of the expanded block with the activation block: the
+    /// plain [`block_dot`], unless the format scales parts of a block (Q6_K).
+    ///
+    /// # Safety
+    /// The CPU must support NEON.
+    #[target_feature(enable = "neon")]
+    #[inline]
+    unsafe fn row_sums(w: &Expanded, x: &ActGroups, _scales: &Self::Scales) -> int32x4_t {
+        block_dot(w, x)
+    }
 }
 
 /// Loads 16 bytes of `s` from `at`.
@@ -215,13 +226,25 @@ pub(super) fn act_groups(qs: &[i8; 32]) -> ActGroups {
 
 /// The exact int32 sum of each of the panel block's 4 rows with the activation block:
 /// lane r = sum over 32 values of `w[r][j] * x[j]`.
-///
-/// Row r's products accumulate in their own int32x4 (`acc[r]`); group 0 starts them with
-/// `saddlp` (no zeroing needed), groups 1-3 add with `sadalp`. The 4 accumulators then
-/// reduce pairwise with 3 `addp` into one vector of 4 row sums.
 #[target_feature(enable = "neon")]
 #[inline]
 pub(super) fn block_dot(w: &Expanded, x: &ActGroups) -> int32x4_t {
+    group_dot::<0, 4>(w, x)
+}
+
+/// As [`block_dot`] over the groups `K0..K0 + KN` of 8 values only (Q6_K sums its two
+/// sub-blocks of 16, groups 0-1 and 2-3, apart).
+///
+/// Row r's products accumulate in their own int32x4 (`acc[r]`); the first group starts
+/// them with `saddlp` (no zeroing needed), the others add with `sadalp`. The 4
+/// accumulators then reduce pairwise with 3 `addp` into one vector of 4 row sums.
+#[target_feature(enable = "neon")]
+#[inline]
+pub(super) fn group_dot<const K0: usize, const KN: usize>(
+    w: &Expanded,
+    x: &ActGroups,
+) -> int32x4_t {
+    const { assert!(KN >= 1 && K0 + KN <= 4) };
     // Row r's 8 products of group k: low/high half of w[2k] (rows 0, 1), of w[2k+1] (2, 3).
     let prods = |k: usize| -> [int16x8_t; 4] {
         let lo = if k < 3 { vget_low_s8(x.l[k]) } else { x.g3 };
@@ -239,9 +262,9 @@ pub(super) fn block_dot(w: &Expanded, x: &ActGroups) -> int32x4_t {
             hi(w[2 * k + 1]),
         ]
     };
-    let p = prods(0);
+    let p = prods(K0);
     let mut acc: [int32x4_t; 4] = core::array::from_fn(|r| vpaddlq_s16(p[r]));
-    for k in 1..4 {
+    for k in K0 + 1..K0 + KN {
         for (a, p) in acc.iter_mut().zip(prods(k)) {
             *a = vpadalq_s16(*a, p);
         }
@@ -325,7 +348,8 @@ fn tile<P: Panel, const GP: usize, const N: usize>(
         unroll!(N, |i| {
             let xg = act_groups(P::act_qs(&acts[i][b]));
             unroll!(GP, |j| {
-                let isum = block_dot(&w[j], &xg);
+                // SAFETY: as above.
+                let isum = unsafe { P::row_sums(&w[j], &xg, &ws[j]) };
                 // SAFETY: as above.
                 sumf[i][j] = unsafe { P::accumulate(ws[j], xs[i], isum, sumf[i][j]) };
             });

@@ -26,7 +26,7 @@ use core::arch::x86_64::{
 };
 
 use crate::formats::{BlockQ8_0, BlockQ8_1};
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4, PANEL_ROWS};
+use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PANEL_ROWS};
 
 /// Activation rows per full GEMM tile.
 pub(in crate::x86_64) const TILE_M: usize = 4;
@@ -125,6 +125,8 @@ pub(in crate::x86_64) struct Q8_0;
 pub(in crate::x86_64) struct Q4_0;
 /// Q4_1 panels x Q8_1 activations: `sumf += ((dw * da) * isum as f32) + mw * sa`.
 pub(in crate::x86_64) struct Q4_1;
+/// Q6_K panels x Q8_0 activations: the float stage of [`Q8_0`].
+pub(in crate::x86_64) struct Q6K;
 
 /// `d` of an activation block broadcast to 4 lanes, exactly (F16C).
 ///
@@ -205,6 +207,29 @@ impl Format for Q4_1 {
             let scaled = _mm256_mul_ps(_mm256_mul_ps(w[0], a[0]), isum);
             _mm256_add_ps(sumf, _mm256_add_ps(scaled, _mm256_mul_ps(w[1], a[1])))
         }
+    }
+}
+
+impl Format for Q6K {
+    type Panel = BlockQ6Kx4;
+    type Act = BlockQ8_0;
+
+    #[inline(always)]
+    unsafe fn weight_scales(p: &BlockQ6Kx4) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
+        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
+    }
+
+    #[inline(always)]
+    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
+        // SAFETY: the caller's guarantees, forwarded.
+        unsafe { Q8_0::act_scales(a) }
+    }
+
+    #[inline(always)]
+    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
+        // SAFETY: the caller's guarantees, forwarded.
+        unsafe { Q8_0::accumulate(sumf, isum, w, a) }
     }
 }
 
@@ -408,7 +433,9 @@ mod tests {
     use alloc::vec::Vec;
 
     use crate::dispatch::Isa;
-    use crate::formats::{f32_to_f16, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType};
+    use crate::formats::{
+        f32_to_f16, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, BlockQ8_1, GgmlType,
+    };
     use crate::matmul::{Activations, Kernels};
     use crate::pack::PackedMatrix;
 
@@ -468,7 +495,17 @@ mod tests {
                 qs: rng.qs::<16>(),
             })
             .collect();
+        let q6k: Vec<BlockQ6K> = (0..rows * kb / 8)
+            .map(|_| BlockQ6K {
+                ql: rng.qs::<128>(),
+                qh: rng.qs::<64>(),
+                scales: rng.qs::<16>().map(|b| b as i8),
+                d: rng.scale(),
+            })
+            .collect();
         let cols = kb * 32;
+        let w6k =
+            PackedMatrix::pack(GgmlType::Q6K, bytemuck::cast_slice(&q6k), rows, cols).unwrap();
         let w8 = PackedMatrix::pack(GgmlType::Q8_0, bytemuck::cast_slice(&q8), rows, cols).unwrap();
         let w40 =
             PackedMatrix::pack(GgmlType::Q4_0, bytemuck::cast_slice(&q40), rows, cols).unwrap();
@@ -494,6 +531,7 @@ mod tests {
                     (&w8, Activations::Q8_0(&a0)),
                     (&w40, Activations::Q8_0(&a0)),
                     (&w41, Activations::Q8_1(&a1)),
+                    (&w6k, Activations::Q8_0(&a0)),
                 ] {
                     let (got, want) = (run(k, w, a, m, ldo), run(&scalar, w, a, m, ldo));
                     assert!(got == want, "{} m {m}", k.kernel_name(w.ty()));

@@ -1,11 +1,13 @@
-//! Q4_K weights end to end: SmolLM2-135M with every `ffn_down` matrix (1536 inputs, the
-//! only ones whose rows are whole 256-value super-blocks) requantized from Q4_1 to Q4_K.
-//! The model serves them with the Q4_1 panel kernels (Q4_K repacks losslessly into Q4_1
-//! panels), so every tier must reproduce the scalar tier's logits bit for bit, as for the
-//! original file; under qemu this checks each ARM tier's Q4_K path.
+//! K-quant weights end to end: SmolLM2-135M with its `ffn_down` matrices (1536 inputs,
+//! the only ones whose rows are whole 256-value super-blocks) requantized from Q4_1, even
+//! layers to Q4_K and odd layers to Q6_K (the mix of llama.cpp's Q4_K_M files). Q4_K runs
+//! on the Q4_1 panel kernels (a lossless repack), Q6_K on its own panels; every tier must
+//! reproduce the scalar tier's logits bit for bit, as for the original file; under qemu
+//! this checks each ARM tier's K-quant paths.
 //!
-//! The Q4_K quantizer here is a plain min/max one written for this test (not ggml's
-//! iterative `make_qkx2_quants`): the test needs valid Q4_K data, not the best Q4_K.
+//! The quantizers here are plain min/max ones written for this test (not ggml's iterative
+//! `make_qkx2_quants` / `make_qx_quants`): the test needs valid K-quant data, not the
+//! best.
 
 #[path = "common/model.rs"]
 mod model;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use slimlm::gguf::{GgufFile, GgufWriter};
 use slimlm::kernels::dispatch::Isa;
 use slimlm::kernels::formats::{
-    dequantize_row, f16_to_f32, f32_to_f16, pack_scale_min_k4, BlockQ4K, GgmlType,
+    dequantize_row, f16_to_f32, f32_to_f16, pack_scale_min_k4, BlockQ4K, BlockQ6K, GgmlType,
 };
 use slimlm::model::{LoadOptions, Model};
 use slimlm::runtime::sampler::argmax;
@@ -65,8 +67,52 @@ fn quantize_q4_k(x: &[f32]) -> BlockQ4K {
     }
 }
 
-/// The real model with its `ffn_down` matrices as Q4_K, in memory.
-fn q4_k_model() -> Arc<GgufFile> {
+/// 256 values as one Q6_K block: per sub-block of 16 the scale `amax / 31` (quants
+/// -32..=31), the 16 scales as int8 steps of the block's f16 `d`.
+fn quantize_q6_k(x: &[f32]) -> BlockQ6K {
+    let sub_scale: [f32; 16] = core::array::from_fn(|j| {
+        x[16 * j..16 * j + 16]
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()))
+            / 31.0
+    });
+    let d = f32_to_f16(sub_scale.iter().copied().fold(0.0, f32::max) / 127.0);
+    let scales: [i8; 16] = core::array::from_fn(|j| {
+        if f16_to_f32(d) > 0.0 {
+            (sub_scale[j] / f16_to_f32(d)).round().clamp(-128.0, 127.0) as i8
+        } else {
+            0
+        }
+    });
+    let codes: [u8; 256] = core::array::from_fn(|i| {
+        let step = f16_to_f32(d) * f32::from(scales[i / 16]);
+        let q = if step > 0.0 {
+            (x[i] / step).round().clamp(-32.0, 31.0)
+        } else {
+            0.0
+        };
+        (q as i32 + 32) as u8
+    });
+    // Element 128n + l + 32k: low 4 bits in ql[64n + l (+32 for odd k)] (high nibble for
+    // k >= 2), high 2 bits in bits 2k..2k+2 of qh[32n + l].
+    let mut ql = [0u8; 128];
+    let mut qh = [0u8; 64];
+    for n in 0..2 {
+        for l in 0..32 {
+            for k in 0..4 {
+                let c = codes[128 * n + l + 32 * k];
+                let at = 64 * n + l + 32 * (k % 2);
+                ql[at] |= (c & 0x0f) << (4 * (k / 2));
+                qh[32 * n + l] |= (c >> 4) << (2 * k);
+            }
+        }
+    }
+    BlockQ6K { ql, qh, scales, d }
+}
+
+/// The real model with its `ffn_down` matrices as Q4_K (even layers) and Q6_K (odd), in
+/// memory.
+fn k_quant_model() -> Arc<GgufFile> {
     let src = GgufFile::open(model::real_model_path()).unwrap();
     let mut w = GgufWriter::new().alignment(src.alignment() as u32);
     for (key, value) in src.metadata() {
@@ -82,9 +128,15 @@ fn q4_k_model() -> Arc<GgufFile> {
             assert_eq!(cols % 256, 0, "{}", t.name);
             let mut values = vec![0.0f32; t.dims.iter().product::<u64>() as usize];
             dequantize_row(t.ggml_type, bytes, &mut values).unwrap();
-            let blocks: Vec<BlockQ4K> = values.chunks_exact(256).map(quantize_q4_k).collect();
-            let data = bytemuck::cast_slice(&blocks).to_vec();
-            w = w.tensor(t.name.clone(), &t.dims, GgmlType::Q4K, data);
+            let layer: usize = t.name.split('.').nth(1).unwrap().parse().unwrap();
+            let (ty, data) = if layer.is_multiple_of(2) {
+                let blocks: Vec<BlockQ4K> = values.chunks_exact(256).map(quantize_q4_k).collect();
+                (GgmlType::Q4K, bytemuck::cast_slice(&blocks).to_vec())
+            } else {
+                let blocks: Vec<BlockQ6K> = values.chunks_exact(256).map(quantize_q6_k).collect();
+                (GgmlType::Q6K, bytemuck::cast_slice(&blocks).to_vec())
+            };
+            w = w.tensor(t.name.clone(), &t.dims, ty, data);
             requantized += 1;
         } else {
             w = w.tensor(t.name.clone(), &t.dims, t.ggml_type, bytes.to_vec());
@@ -116,22 +168,21 @@ fn greedy(file: &Arc<GgufFile>, isa: Isa) -> (Vec<u32>, Vec<f32>, Model) {
     (out, logits, m)
 }
 
+/// The kernel the model's report names for `ty`.
+fn kernel_of(m: &Model, ty: GgmlType) -> &'static str {
+    m.kernel_report().iter().find(|(t, _)| *t == ty).unwrap().1
+}
+
 #[test]
-fn q4_k_weights_run_on_the_panel_kernels_of_every_tier() {
-    let file = q4_k_model();
+fn k_quant_weights_run_on_the_panel_kernels_of_every_tier() {
+    let file = k_quant_model();
     let (scalar_tokens, scalar_logits, m) = greedy(&file, Isa::Scalar);
-    let report = m.kernel_report();
-    let q4_k = report
-        .iter()
-        .find(|(ty, _)| *ty == GgmlType::Q4K)
-        .unwrap()
-        .1;
-    let q4_1 = report
-        .iter()
-        .find(|(ty, _)| *ty == GgmlType::Q4_1)
-        .unwrap()
-        .1;
-    assert_eq!(q4_k, q4_1, "Q4_K is served by the Q4_1 panel kernel");
+    assert_eq!(
+        kernel_of(&m, GgmlType::Q4K),
+        kernel_of(&m, GgmlType::Q4_1),
+        "Q4_K is served by the Q4_1 panel kernel"
+    );
+    assert_eq!(kernel_of(&m, GgmlType::Q6K), "gemm_q6_kx4x8_q8_0_scalar");
     // Requantizing ffn_down costs some accuracy but not the answer.
     let text = m.tokenizer.decode(&scalar_tokens).unwrap();
     assert!(text.contains("Paris"), "{text:?}");
@@ -148,11 +199,8 @@ fn q4_k_weights_run_on_the_panel_kernels_of_every_tier() {
     }
     for isa in tiers {
         let (tokens, logits, m) = greedy(&file, isa);
-        let name = m
-            .kernel_report()
-            .iter()
-            .find(|(ty, _)| *ty == GgmlType::Q4K);
-        eprintln!("{isa}: {tokens:?}, Q4_K -> {name:?}");
+        let (q4_k, q6_k) = (kernel_of(&m, GgmlType::Q4K), kernel_of(&m, GgmlType::Q6K));
+        eprintln!("{isa}: {tokens:?}, Q4_K -> {q4_k}, Q6_K -> {q6_k}");
         assert_eq!(tokens, scalar_tokens, "{isa} greedy tokens");
         assert!(
             logits
@@ -162,4 +210,30 @@ fn q4_k_weights_run_on_the_panel_kernels_of_every_tier() {
             "{isa}: logits differ from the scalar tier's"
         );
     }
+}
+
+/// The test quantizers decode back to their input within half a step (plus the rounding
+/// of the 6-bit / int8 scales): their layouts are the ones the decoders read.
+#[test]
+fn test_quantizers_round_trip() {
+    use slimlm::kernels::formats::dequantize_blocks;
+    let x: Vec<f32> = (0..256)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+        .collect();
+    let mut back = vec![0.0f32; 256];
+    dequantize_blocks(&[quantize_q4_k(&x)], &mut back).unwrap();
+    let q4_k_err = x
+        .iter()
+        .zip(&back)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    dequantize_blocks(&[quantize_q6_k(&x)], &mut back).unwrap();
+    let q6_k_err = x
+        .iter()
+        .zip(&back)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    // Range 14.3: a Q4_K step is ~0.95, a Q6_K step (amax 7.1 / 32) ~0.22.
+    assert!(q4_k_err < 0.6, "Q4_K max error {q4_k_err}");
+    assert!(q6_k_err < 0.15, "Q6_K max error {q6_k_err}");
 }

@@ -6,8 +6,9 @@
 //! vector operation is one IEEE operation per lane (no FMA, no approximate reciprocal),
 //! and the horizontal reductions combine the lanes with one fixed tree ([`tree_sum`]), so
 //! every tier computes bit for bit what the scalar reference computes. The lane-canonical
-//! order is the definition: element `i` of a reduction goes to lane `i % 16`, the lanes are
-//! combined by the tree, then the tail (`len % 16` elements) is added in order.
+//! order is the definition: element `i` of a reduction goes to lane `i % 16` of
+//! accumulator `(i / 16) % 4` (see [`sum_of`]), the four accumulators are added pairwise,
+//! the lanes combined by the tree, then the tail (`len % 16` elements) is added in order.
 //!
 //! Tails of elementwise ops are padded to 16 lanes with zeros (a stack buffer), so the
 //! vector code computes them too: no separate scalar path that could drift.
@@ -178,10 +179,15 @@ pub(crate) fn map_n<T: Tier, const K: usize>(
     }
 }
 
+/// Independent vector accumulators of a reduction: four chains of adds keep a SIMD tier
+/// throughput-bound where one chain would wait on each add's latency.
+pub(crate) const ACCUMULATORS: usize = 4;
+
 /// The lane-canonical sum of `n` terms: `lanes(i)` gives terms `i..i + 16` (for `i` a
-/// multiple of 16 with `i + 16 <= n`), accumulated lane by lane and combined by the tree;
-/// then `tail(j)` for the `n % 16` last terms, in order. `tail(j)` must be the same IEEE
-/// operations as lane `j % 16` of `lanes`.
+/// multiple of 16 with `i + 16 <= n`). Vector `v` (terms `16 v..16 v + 16`) is added lane
+/// by lane into accumulator `v % 4`; the accumulators are combined as `(a0 + a1) + (a2 +
+/// a3)` and their lanes by the tree; then `tail(j)` for the `n % 16` last terms, in order.
+/// `tail(j)` must be the same IEEE operations as lane `j % 16` of `lanes`.
 #[inline(always)]
 pub(crate) fn sum_of<T: Tier>(
     t: T,
@@ -189,12 +195,19 @@ pub(crate) fn sum_of<T: Tier>(
     lanes: impl Fn(usize) -> T::V,
     tail: impl Fn(usize) -> f32,
 ) -> f32 {
-    let full = n - n % LANES;
-    let mut acc = t.splat(0.0);
-    for i in (0..full).step_by(LANES) {
-        acc = acc.add(lanes(i));
+    const STEP: usize = ACCUMULATORS * LANES;
+    let (wide, full) = (n - n % STEP, n - n % LANES);
+    let mut acc = [t.splat(0.0); ACCUMULATORS];
+    for i in (0..wide).step_by(STEP) {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = a.add(lanes(i + k * LANES));
+        }
     }
-    let mut s = acc.reduce_add();
+    for (a, i) in acc.iter_mut().zip((wide..full).step_by(LANES)) {
+        *a = a.add(lanes(i));
+    }
+    let [a0, a1, a2, a3] = acc;
+    let mut s = a0.add(a1).add(a2.add(a3)).reduce_add();
     for j in full..n {
         s += tail(j);
     }

@@ -6,9 +6,36 @@
 
 use super::lanes::{map_n, sum_of, Lanes, ScalarTier, Tier};
 
-/// `1 / sqrt(v)` for the per-row scale, the same scalar computation for every tier.
+/// `1 / sqrt(v)` for the per-row scale, the same scalar computation for every tier: the
+/// correctly rounded f64 square root (the hardware instruction; ARMv8 and x86-64 both
+/// have it in their baseline), then one f32 division.
 fn inv_sqrt(v: f32) -> f32 {
-    1.0 / super::math::sqrt(f64::from(v)) as f32
+    1.0 / sqrt_f64(f64::from(v)) as f32
+}
+
+/// The IEEE (correctly rounded) square root.
+#[inline(always)]
+fn sqrt_f64(x: f64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_cvtsd_f64, _mm_set_sd, _mm_sqrt_sd};
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let v = _mm_set_sd(x);
+            _mm_cvtsd_f64(_mm_sqrt_sd(v, v))
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        use core::arch::aarch64::{vdup_n_f64, vget_lane_f64, vsqrt_f64};
+        // SAFETY: NEON (AdvSIMD) is part of the aarch64 baseline.
+        unsafe { vget_lane_f64::<0>(vsqrt_f64(vdup_n_f64(x))) }
+    }
+    // Targets without kernel tiers: Newton's iteration, within one ulp.
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        super::math::sqrt(x)
+    }
 }
 
 /// Every row of `x` (rows of `weight.len()`): `out = x / sqrt(mean(x^2) + eps) * weight`.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SIMD tiers of the non-matmul ops against the scalar tier, as speed ratios from criterion
 # (kernels/benches/ops.rs and attention.rs): RMSNorm, LayerNorm, softmax and attention
-# decode. Two builds, both in one run of this script:
+# decode (2048 cached positions) and prefill (a 512-token prompt). Two builds, both in one run of this script:
 # - "shipped": the scalar tier as it ships, which LLVM auto-vectorizes with SSE2 (the
 #   x86-64 baseline), so it is already a 4-wide tier and AVX2 (8 wide) can be at most
 #   about 2x faster on a throughput-bound op;
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ops='^(rms_norm|layer_norm)/(576|768)/|^softmax/(512|2048)/'
-attention='f16/ctx2048'
+attention='f16/(ctx2048|prompt512)'
 args=(--warm-up-time 1 --measurement-time 2)
 
 run() {
@@ -40,9 +40,10 @@ def medians(root):
     for est in glob.glob(f"{root}/criterion/**/new/estimates.json", recursive=True):
         bench = os.path.relpath(os.path.dirname(os.path.dirname(est)), f"{root}/criterion")
         group, _, tier = bench.rpartition("/")
-        if group == "attention_decode":  # ids are model_kv_ctx_tier
+        if group.startswith("attention_"):  # ids are model_kv_size_tier
+            kind = group
             group, _, tier = tier.rpartition("_")
-            group = "attention_decode/" + group
+            group = f"{kind}/{group}"
         out.setdefault(group, {})[tier] = json.load(open(est))["median"]["point_estimate"]
     return out
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SIMD tiers of the non-matmul ops against the scalar tier, as speed ratios from criterion
 # (kernels/benches/ops.rs and attention.rs): RMSNorm, LayerNorm, softmax and attention
-# decode (2048 cached positions) and prefill (a 512-token prompt). Two builds, both in one run of this script:
+# decode (2048 cached positions) and prefill (a 512-token prompt). Two builds, both in one
+# run of this script:
 # - "shipped": the scalar tier as it ships, which LLVM auto-vectorizes with SSE2 (the
 #   x86-64 baseline), so it is already a 4-wide tier and AVX2 (8 wide) can be at most
 #   about 2x faster on a throughput-bound op;

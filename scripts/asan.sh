@@ -21,5 +21,6 @@ target=x86_64-unknown-linux-gnu
 
 cargo +nightly test --target "$target" -p slimlm-kernels --lib --tests
 cargo +nightly test --target "$target" -p slimlm --lib \
-    --test model_tiny --test model_slimlm_random --test model_smollm2 --test error_paths
+    --test model_tiny --test model_slimlm_random --test model_smollm2 --test model_k_quants \
+    --test error_paths
 echo "asan: clean"

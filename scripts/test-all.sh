@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: setup, formatting, lints, the host suite, a fuzz smoke run, the aarch64
-# suite under qemu on three CPU models (one per ARM kernel tier), and the static aarch64
-# phone binary. This is the README's test command and what CI runs.
+# Runs every test: setup, formatting, lints, the host suite, the kernel and model tests under
+# AddressSanitizer, a fuzz smoke run, the aarch64 suite under qemu on three CPU models (one
+# per ARM kernel tier), and the static aarch64 phone binary. This is the README's test
+# command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "host tests"
 cargo test --workspace
 done_with target/debug
+
+# The kernel and model tests under AddressSanitizer (nightly; about 8 minutes here).
+step "AddressSanitizer"
+scripts/asan.sh
+done_with target/asan
 
 # Every fuzz target for 30 s from its seeds (nightly, cargo-fuzz installed on demand).
 step "fuzz smoke"

@@ -20,17 +20,22 @@ fn values(n: usize, salt: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The benchmarked models' attention: `heads` query heads and `kv_heads` KV heads of 64.
+fn shape_of(heads: usize, kv_heads: usize) -> AttentionShape {
+    AttentionShape {
+        n_heads: heads,
+        n_kv_heads: kv_heads,
+        head_dim: 64,
+        scale: 0.125,
+    }
+}
+
 fn decode(c: &mut Criterion) {
     let shapes = [("smollm2", 9, 3), ("slimlm", 12, 12)];
     let mut group = c.benchmark_group("attention_decode");
     for (model, heads, kv_heads) in shapes {
         for context in [512usize, 2048] {
-            let shape = AttentionShape {
-                n_heads: heads,
-                n_kv_heads: kv_heads,
-                head_dim: 64,
-                scale: 0.125,
-            };
+            let shape = shape_of(heads, kv_heads);
             let width = shape.kv_width();
             let k = values(context * width, 1);
             let v = values(context * width, 2);
@@ -76,12 +81,7 @@ fn prefill(c: &mut Criterion) {
     let mut group = c.benchmark_group("attention_prefill");
     group.sample_size(20);
     for (model, heads, kv_heads) in shapes {
-        let shape = AttentionShape {
-            n_heads: heads,
-            n_kv_heads: kv_heads,
-            head_dim: 64,
-            scale: 0.125,
-        };
+        let shape = shape_of(heads, kv_heads);
         let width = shape.kv_width();
         let k = values(tokens * width, 1);
         let v = values(tokens * width, 2);

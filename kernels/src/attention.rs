@@ -32,7 +32,7 @@ pub const KV_BLOCK: usize = KEY_BLOCK;
 
 /// Queries per prefill tile: they share each K/V block (converted to f32 once) while it
 /// is in L1.
-pub const QUERY_TILE: usize = 8;
+pub const QUERY_TILE: usize = 16;
 
 /// Storage format of KV cache rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

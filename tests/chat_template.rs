@@ -274,7 +274,7 @@ fn nested_loops_run_out_of_fuel() {
     assert!(err.to_string().contains("out of fuel"), "{err}");
     // Without output too: pure work is charged.
     let err = hostile(
-        "{% for i in range(100000) %}{% for j in range(100000) %}{% set k = i + j %}{% endfor %}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% set k = i - j %}{% endfor %}{% endfor %}",
     );
     assert!(matches!(err, ChatError::OutOfFuel { .. }), "{err:?}");
 }
@@ -370,19 +370,56 @@ fn strings_still_repeat() {
     assert_eq!(template.render(&[], false).unwrap(), "---abab8");
 }
 
-/// Sequences doubled by `+` are still lazy; printing them, `| string` and `| tojson` refuse
-/// values too large to turn into text, without walking them.
+/// `a + a` chained ~25 times builds 10^8 lazy items for a few fuel, and turning them into
+/// text (`~`, a string argument) is not metered: additions without a literal operand are
+/// refused when the template compiles, at their line.
 #[test]
-fn stringifying_a_doubled_sequence_is_refused() {
-    let doubled = "{% set a = range(100000) %}{% set a = a + a %}{% set a = a + a %}\
-                   {% set a = a + a %}{% set a = a + a %}{% set a = a + a %}{% set a = a + a %}";
+fn concatenating_sequences_is_refused_at_compile_time() {
+    for source in [
+        "{% set a = range(100000) %}{% set a = a + a %}{{ a ~ '' }}",
+        "{{ messages + messages }}",
+        "{{ [1] + [2] }}",
+        "{{ x + 'a b'.split() }}",
+        "{{ x + 'ab' | list }}",
+        "{{ ns.bos_token + x }}",
+        "{% set bos_token = [1] %}{{ bos_token + bos_token }}",
+        "{% for eos_token in [[1]] %}{{ eos_token + x }}{% endfor %}",
+        "{{ a.0 + b }}",
+    ] {
+        let start = Instant::now();
+        let err = ChatTemplate::new(source, "<s>", "</s>").expect_err(source);
+        assert!(start.elapsed() < Duration::from_secs(2), "{source}");
+        assert!(
+            matches!(err, ChatError::Compile { line: Some(1), .. }),
+            "{source}: {err:?}"
+        );
+        assert!(err.to_string().contains("`+`"), "{err}");
+    }
+}
+
+#[test]
+fn additions_with_a_literal_or_special_token_still_work() {
+    let source = "{%+ set s = bos_token + 'x' + eos_token %}{{ s + '!' }} {{ 1 + 2.5 }} \
+                  {{ '<' + 'a' + '>' }} {{ 'ab' * 2 + 'c' }}{% set n = 2 %} {{ n + 1 }} \
+                  {{ bos_token + eos_token }}{{ 3 +%}}";
+    let template = ChatTemplate::new(source.trim_end_matches("{{ 3 +%}}"), "<s>", "</s>").unwrap();
+    assert_eq!(
+        template.render(&[], false).unwrap(),
+        "<s>x</s>! 3.5 <a> ababc 3 <s></s>"
+    );
+}
+
+/// Values too large to turn into text (here a list made from a long string) are refused by
+/// printing, `| string` and `| tojson` without walking them.
+#[test]
+fn stringifying_a_huge_list_is_refused() {
     for tail in [
         "{{ a }}",
         "{{ [a] }}",
         "{{ a | string }}",
         "{{ a | tojson }}",
     ] {
-        let source = format!("{doubled}{tail}");
+        let source = format!("{{% set a = ('x' * 200000) | list %}}{tail}");
         let err = hostile(&source);
         assert!(matches!(err, ChatError::Render { .. }), "{err:?}");
         assert!(
@@ -390,14 +427,30 @@ fn stringifying_a_doubled_sequence_is_refused() {
             "{err}"
         );
     }
-    let small =
-        "{% set a = range(3) %}{% set a = a + a %}{{ a }} {{ a | string }} {{ a | tojson }}";
+    let small = "{% set a = [0, 1] + [2] %}{{ a }} {{ a | string }} {{ a | tojson }}";
+    assert!(ChatTemplate::new(small, "", "").is_err());
+    let small = "{% set a = 'ab' | list %}{{ a }} {{ a | string }} {{ a | tojson }}";
     let text = ChatTemplate::new(small, "", "")
         .unwrap()
         .render(&[], false)
         .unwrap();
-    assert_eq!(
-        text,
-        "[0, 1, 2, 0, 1, 2] [0, 1, 2, 0, 1, 2] [0, 1, 2, 0, 1, 2]"
-    );
+    assert_eq!(text, r#"['a', 'b'] ['a', 'b'] ["a", "b"]"#);
+}
+
+/// What builds or walks large values without `*` and `+` is charged: each of these runs
+/// out of fuel (the `hostile` helper also asserts it takes under 2 s).
+#[test]
+fn list_building_and_walking_is_charged() {
+    for source in [
+        "{% set a = ('x' * 10**7) | list %}{{ a | length }}",
+        "{% set a = ('x ' * 5000000).split() %}{{ a | length }}",
+        "{% set a = ('x' * 400000) | list %}{% for i in range(100000) %}{% set s = a ~ '' %}{% endfor %}",
+        "{% set a = ('x' * 50000) | list %}{% for i in range(100000) %}{% if 'q' in a %}{% endif %}{% endfor %}",
+        "{% set a = ('x' * 50000) | list %}{% set b = ('x' * 50000) | list %}\
+         {% for i in range(100000) %}{% if a == b %}{% endif %}{% endfor %}",
+        "{% set a = ('x' * 50000) | list %}{% for i in range(100000) %}{% if (a | join).startswith('q') %}{% endif %}{% endfor %}",
+    ] {
+        let err = hostile(source);
+        assert!(matches!(err, ChatError::OutOfFuel { .. }), "{source}: {err:?}");
+    }
 }

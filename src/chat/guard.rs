@@ -1,6 +1,7 @@
 //! Limits for what minijinja 3.1's fuel does not meter (see the module docs of
-//! [`crate::chat`]): repeating a sequence with `*` is refused when the template compiles,
-//! and printing, `| string` and `| tojson` refuse values too large to turn into text.
+//! [`crate::chat`]): repeating a sequence with `*` and concatenating two sequences with
+//! `+` are refused when the template compiles, and printing, `| string` and `| tojson`
+//! refuse values too large to turn into text.
 
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Error, ErrorKind, Output, State};
@@ -20,18 +21,25 @@ pub const MAX_STRINGIFIED_BYTES: usize = 16 << 20;
 /// a string literal next to it is refused: chat templates multiply only strings, if at all.
 /// `**` (power) is allowed. Text outside `{{ }}` and `{% %}`, comments, string literals and
 /// `{% raw %}` blocks are not code.
+///
+/// `a + b` is refused the same way unless one operand is certainly not a sequence: a
+/// string or number literal, or `bos_token`/`eos_token` when the template never binds
+/// those names. minijinja concatenates two sequences lazily in one instruction, so `a + a`
+/// chained ~25 times makes 10^8 items for a few fuel; a string or number operand makes
+/// `+` either add numbers, join two strings (charged like any string) or fail.
 pub fn check_repetitions(source: &str) -> Result<(), ChatError> {
     let bytes = source.as_bytes();
+    let scalar_names = unbound_token_names(bytes);
     let mut line = 1;
     let mut i = 0;
     while i < bytes.len() {
         let opener = (bytes[i], bytes.get(i + 1).copied());
         match opener {
             (b'{', Some(b'#')) => i = skip_past(bytes, i + 2, b"#}", &mut line),
-            (b'{', Some(b'{')) => i = check_code(bytes, i + 2, b"}}", &mut line)?,
+            (b'{', Some(b'{')) => i = check_code(bytes, i + 2, b"}}", &mut line, &scalar_names)?,
             (b'{', Some(b'%')) => {
                 let start = i + 2;
-                i = check_code(bytes, start, b"%}", &mut line)?;
+                i = check_code(bytes, start, b"%}", &mut line, &scalar_names)?;
                 if is_raw_block(&bytes[start..i.saturating_sub(2).max(start)]) {
                     i = skip_raw_body(bytes, i, &mut line);
                 }
@@ -53,7 +61,9 @@ fn check_code(
     mut i: usize,
     closer: &[u8],
     line: &mut usize,
+    scalar_names: &[&[u8]],
 ) -> Result<usize, ChatError> {
+    let start = i;
     let mut depth = 0usize;
     // Whether the last token before the current position was a string literal.
     let mut after_string = false;
@@ -90,6 +100,23 @@ fn check_code(
                 }
                 after_string = false;
             }
+            // `{%+` and `+%}` are whitespace control, not additions.
+            b'+' if i == start || bytes[i + 1..].starts_with(closer) => {}
+            b'+' => {
+                if !is_scalar_before(&bytes[start..i], scalar_names)
+                    && !is_scalar_after(&bytes[i + 1..], scalar_names)
+                {
+                    return Err(ChatError::Compile {
+                        line: Some(*line),
+                        detail: "`+` must have a string or number literal (or bos_token, \
+                                 eos_token) beside it (as in `'<|im_start|>' + role`): \
+                                 minijinja joins sequences without charging fuel, so slimlm \
+                                 refuses every other addition"
+                            .to_owned(),
+                    });
+                }
+                after_string = false;
+            }
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 after_string = false;
@@ -103,6 +130,135 @@ fn check_code(
         i += 1;
     }
     Ok(i)
+}
+
+/// The names among `bos_token` and `eos_token` that the template never binds (with `set`,
+/// `for`, `with`, a macro parameter, an import or a keyword argument): they stay the
+/// strings slimlm passes in. Conservative: any occurrence that could be a binding counts.
+fn unbound_token_names(bytes: &[u8]) -> Vec<&'static [u8]> {
+    let mut names: Vec<&'static [u8]> = Vec::new();
+    for name in [&b"bos_token"[..], &b"eos_token"[..]] {
+        let mut bound = false;
+        let mut at = 0;
+        while let Some(found) = find(&bytes[at..], name) {
+            let (begin, end) = (at + found, at + found + name.len());
+            at = end;
+            if is_word_byte_at(bytes, begin.wrapping_sub(1)) || is_word_byte_at(bytes, end) {
+                continue;
+            }
+            let before = last_word(trim_end(&bytes[..begin]));
+            let after = trim_start(&bytes[end..]);
+            let assigned = after.first() == Some(&b'=') && after.get(1) != Some(&b'=');
+            let binder = matches!(before, b"set" | b"for" | b"with" | b"as" | b"import")
+                || trim_end(&bytes[..begin])
+                    .last()
+                    .is_some_and(|&b| b == b',' || b == b'(');
+            bound |= assigned || binder;
+        }
+        if !bound {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Whether the code just before a `+` ends with an operand that is certainly not a
+/// sequence: a string literal, a number, or an unbound `bos_token`/`eos_token` (not an
+/// attribute: no `.` before it).
+fn is_scalar_before(code: &[u8], scalar_names: &[&[u8]]) -> bool {
+    let code = trim_end(code);
+    match code.last() {
+        Some(b'\'' | b'"') => true,
+        Some(_) => {
+            let word = last_word(code);
+            let dotted = code[..code.len() - word.len()].last() == Some(&b'.');
+            !word.is_empty() && !dotted && (is_number(word) || scalar_names.contains(&word))
+        }
+        None => false,
+    }
+}
+
+/// Whether the code just after a `+` starts with an operand that is certainly not a
+/// sequence (see [`is_scalar_before`]) and nothing binds it tighter: no `.`, `[`, `(` or
+/// `|` follows it (`'a b'.split()` and `'ab' | list` are lists).
+fn is_scalar_after(code: &[u8], scalar_names: &[&[u8]]) -> bool {
+    let code = trim_start(code);
+    let len = match code.first() {
+        Some(&quote @ (b'\'' | b'"')) => skip_string(code, 0, quote, &mut 0),
+        Some(_) => {
+            let word = first_word(code);
+            if word.is_empty() || !(is_number(word) || scalar_names.contains(&word)) {
+                return false;
+            }
+            word.len()
+        }
+        None => return false,
+    };
+    !matches!(
+        trim_start(&code[len..]).first(),
+        Some(b'.' | b'[' | b'(' | b'|')
+    )
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn is_word_byte_at(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i).copied().is_some_and(is_word_byte)
+}
+
+/// Digits with at most one `.` among them (an int or float literal).
+fn is_number(word: &[u8]) -> bool {
+    word.first().is_some_and(u8::is_ascii_digit)
+        && word.iter().all(|&b| b.is_ascii_digit() || b == b'.')
+        && word.iter().filter(|&&b| b == b'.').count() <= 1
+}
+
+/// The trailing run of word bytes and dots of a number (`1.5`) or a name.
+fn last_word(code: &[u8]) -> &[u8] {
+    let n = code
+        .iter()
+        .rev()
+        .take_while(|&&b| is_word_byte(b) || b == b'.')
+        .count();
+    let word = &code[code.len() - n..];
+    // Keep only the last dotted part unless the whole run is a number (`a.b` -> `b`).
+    if is_number(word) {
+        return word;
+    }
+    match word.iter().rposition(|&b| b == b'.') {
+        Some(dot) => &word[dot + 1..],
+        None => word,
+    }
+}
+
+/// The leading name or number (`1.5`) of `code`.
+fn first_word(code: &[u8]) -> &[u8] {
+    let digits = code.first().is_some_and(u8::is_ascii_digit);
+    let n = code
+        .iter()
+        .take_while(|&&b| is_word_byte(b) || (digits && b == b'.'))
+        .count();
+    &code[..n]
+}
+
+fn trim_start(code: &[u8]) -> &[u8] {
+    let n = code.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &code[n..]
+}
+
+fn trim_end(code: &[u8]) -> &[u8] {
+    let n = code
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
+    &code[..code.len() - n]
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The index just past the string literal opened by `quote` at `i` (backslash escapes).
@@ -268,6 +424,41 @@ mod tests {
             ("{% raw %}*{% endraw %}\n{{ a*b }}", 2),
             ("{{ {'k': 1} }}{{ a * b }}", 1),
             ("{% if a %}{{ '*' }}{% endif %}{{ [1] * 9 }}", 1),
+        ] {
+            assert_eq!(refused_at(source), Some(line), "{source}");
+        }
+    }
+
+    #[test]
+    fn additions_need_a_scalar_operand() {
+        for source in [
+            "{{ '<' + role + '>' }}",
+            "{{ \"a\"+x }}",
+            "{{ x + 1 }}{{ 2.5 + x }}{{ -1 + x }}",
+            "{{ bos_token + x }}{{ x + eos_token }}",
+            "{{ m['content'] | trim + '<|eot|>' }}",
+            "{%+ if x %}{% endif +%}{%- set y = 'a' + x -%}",
+            "{{ x1 + 'a' }}",
+        ] {
+            assert_eq!(refused_at(source), None, "{source}");
+        }
+        for (source, line) in [
+            ("{{ a + b }}", 1),
+            ("{{ x\n + y }}", 2),
+            ("{{ x + 'a'.split() }}", 1),
+            ("{{ x + 'a'[0] }}", 1),
+            ("{{ x + 'ab' | list }}", 1),
+            ("{{ x.bos_token + y }}", 1),
+            ("{{ x + bos_token.split() }}", 1),
+            ("{{ x + y.0 }}{{ a.0 + b }}", 1),
+            ("{% set bos_token = [1] %}{{ bos_token + x }}", 1),
+            (
+                "{% macro m(eos_token) %}{{ eos_token + x }}{% endmacro %}",
+                1,
+            ),
+            ("{{ f(bos_token=[1]) }}{{ bos_token + x }}", 1),
+            ("{{ x + 1x }}", 1),
+            ("{{ x + ('a') }}", 1),
         ] {
             assert_eq!(refused_at(source), Some(line), "{source}");
         }

@@ -15,12 +15,13 @@
 //! minijinja 3.1 does not meter everything: repeating a sequence (`seq * n`) or
 //! concatenating two (`a + b`) builds a lazy sequence in one step, and turning a value into
 //! a string (`~`, `| string`, `| tojson`, `{{ }}`, any string argument) walks it before any
-//! fuel is charged. [`guard`] closes what it can: `*` must have a string literal beside it
-//! (string repetition is charged before it allocates), and printing, `string` and `tojson`
-//! refuse values of more than [`guard::MAX_STRINGIFIED_ITEMS`] items. Still open: a
-//! sequence doubled by ~20 chained `a + a` and then joined with `~` or passed as a string
-//! argument runs unmetered (seconds per 10^7 items); closing it needs minijinja to charge
-//! stringification, or a type-aware check of the template's syntax tree.
+//! fuel is charged. [`guard`] closes what it can when the template compiles: `*` must have
+//! a string literal beside it (string repetition is charged before it allocates) and `+` a
+//! string or number literal or an unbound `bos_token`/`eos_token` (so no `+` joins two
+//! sequences); when it renders, printing, `string` and `tojson` refuse values of more than
+//! [`guard::MAX_STRINGIFIED_ITEMS`] items. What else makes large values is charged:
+//! `| list` and `.split()` of a long string, `in`, comparisons of distinct lists and
+//! joins all run out of fuel within tens of milliseconds (tests/chat_template.rs).
 
 use std::error::Error as _;
 use std::io;

@@ -454,3 +454,12 @@ fn list_building_and_walking_is_charged() {
         assert!(matches!(err, ChatError::OutOfFuel { .. }), "{source}: {err:?}");
     }
 }
+
+/// chat_template fuzz target (a panic): `+` followed by a string literal that ends the
+/// template with a backslash made the guard slice one past the end.
+#[test]
+fn fuzz_crash_plus_then_trailing_backslash() {
+    let data = include_bytes!("fixtures/chat/fuzz-crash-plus-backslash.bin");
+    let source = String::from_utf8_lossy(data.split(|&b| b == 0).next().unwrap_or(data));
+    let _ = ChatTemplate::new(&source, "<s>", "</s>");
+}

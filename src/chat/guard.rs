@@ -273,7 +273,8 @@ fn skip_string(bytes: &[u8], mut i: usize, quote: u8, line: &mut usize) -> usize
         }
         i += 1;
     }
-    i
+    // A backslash as the last byte steps one past the end.
+    i.min(bytes.len())
 }
 
 /// The index just past the next `end` at or after `i`, counting lines on the way.
@@ -439,6 +440,8 @@ mod tests {
             "{{ m['content'] | trim + '<|eot|>' }}",
             "{%+ if x %}{% endif +%}{%- set y = 'a' + x -%}",
             "{{ x1 + 'a' }}",
+            // fuzz: an unterminated literal ending in a backslash after `+`.
+            "{% x + 'a\\",
         ] {
             assert_eq!(refused_at(source), None, "{source}");
         }

@@ -27,7 +27,7 @@ pub const MAX_STRINGIFIED_BYTES: usize = 16 << 20;
 /// those names. minijinja concatenates two sequences lazily in one instruction, so `a + a`
 /// chained ~25 times makes 10^8 items for a few fuel; a string or number operand makes
 /// `+` either add numbers, join two strings (charged like any string) or fail.
-pub fn check_repetitions(source: &str) -> Result<(), ChatError> {
+pub fn check_unmetered_operators(source: &str) -> Result<(), ChatError> {
     let bytes = source.as_bytes();
     let scalar_names = unbound_token_names(bytes);
     let mut line = 1;
@@ -146,13 +146,13 @@ fn unbound_token_names(bytes: &[u8]) -> Vec<&'static [u8]> {
             if is_word_byte_at(bytes, begin.wrapping_sub(1)) || is_word_byte_at(bytes, end) {
                 continue;
             }
-            let before = last_word(trim_end(&bytes[..begin]));
+            let before = trim_end(&bytes[..begin]);
             let after = trim_start(&bytes[end..]);
             let assigned = after.first() == Some(&b'=') && after.get(1) != Some(&b'=');
-            let binder = matches!(before, b"set" | b"for" | b"with" | b"as" | b"import")
-                || trim_end(&bytes[..begin])
-                    .last()
-                    .is_some_and(|&b| b == b',' || b == b'(');
+            let binder = matches!(
+                last_word(before),
+                b"set" | b"for" | b"with" | b"as" | b"import"
+            ) || before.last().is_some_and(|&b| b == b',' || b == b'(');
             bound |= assigned || binder;
         }
         if !bound {
@@ -388,7 +388,7 @@ mod tests {
     use super::*;
 
     fn refused_at(source: &str) -> Option<usize> {
-        match check_repetitions(source) {
+        match check_unmetered_operators(source) {
             Ok(()) => None,
             Err(ChatError::Compile { line, .. }) => line,
             Err(other) => panic!("{other:?}"),

@@ -147,7 +147,7 @@ impl ChatTemplate {
         env.add_global("eos_token", eos_token);
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", strftime_now);
-        guard::check_repetitions(source)?;
+        guard::check_unmetered_operators(source)?;
         env.add_template_owned(TEMPLATE_NAME, source.to_owned())
             .map_err(|err| compile_error(&err))?;
         Ok(ChatTemplate { env })

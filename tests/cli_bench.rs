@@ -81,7 +81,7 @@ fn quick_kernel_set_covers_every_format_and_tier() {
         .collect();
     assert!(tiers.contains(&"scalar"), "{tiers:?}");
     assert!(tiers.len() >= 2, "no SIMD tier measured: {tiers:?}");
-    for format in ["q8_0", "q4_1"] {
+    for format in ["q8_0", "q4_1", "q4_k", "q6_k"] {
         assert!(results.iter().any(|r| r["format"] == format));
     }
     assert!(results.iter().any(|r| r["op"] == "quantize"));

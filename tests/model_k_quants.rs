@@ -201,6 +201,10 @@ fn k_quant_weights_run_on_the_panel_kernels_of_every_tier() {
         let (tokens, logits, m) = greedy(&file, isa);
         let (q4_k, q6_k) = (kernel_of(&m, GgmlType::Q4K), kernel_of(&m, GgmlType::Q6K));
         eprintln!("{isa}: {tokens:?}, Q4_K -> {q4_k}, Q6_K -> {q6_k}");
+        assert!(
+            q6_k.ends_with(isa.name()),
+            "{isa} runs Q6_K on {q6_k}, not on a kernel of its own tier"
+        );
         assert_eq!(tokens, scalar_tokens, "{isa} greedy tokens");
         assert!(
             logits

@@ -20,7 +20,7 @@ fn matmuls(c: &mut Criterion) {
         .map(|isa| Kernels::new(isa).expect("available tier"))
         .collect();
     for ty in bench_set::FORMATS {
-        for shape in bench_set::SHAPES {
+        for shape in bench_set::shapes_for(ty) {
             let w = bench_set::weights(ty, shape.k, shape.n).expect("pack");
             for m in bench_set::BATCHES {
                 let rows = QuantizedRows::new(m, shape.k).expect("quantize");

@@ -6,7 +6,9 @@
 use alloc::vec::Vec;
 use bytemuck::Zeroable;
 
-use crate::formats::{f32_to_f16, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType};
+use crate::formats::{
+    f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, BlockQ8_1, GgmlType,
+};
 use crate::formats::{quantize_blocks, FormatError};
 use crate::matmul::Activations;
 use crate::pack::PackedMatrix;
@@ -67,8 +69,24 @@ pub const SHAPES: [Shape; 8] = [
 /// Activation rows per product: 1 (decode, GEMV) and 64 (a prefill tile, GEMM).
 pub const BATCHES: [usize; 2] = [1, 64];
 
-/// Weight formats that have panel kernels.
-pub const FORMATS: [GgmlType; 3] = [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1];
+/// Weight formats that have panel kernels (Q4_K runs on the Q4_1 kernels, after its own
+/// repacking).
+pub const FORMATS: [GgmlType; 5] = [
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q4K,
+    GgmlType::Q6K,
+];
+
+/// The shapes of [`SHAPES`] a `ty` matrix can have: `k` a multiple of its block (256 for
+/// the K-quants, so none of SmolLM2's k = 576; llama.cpp's K-quant files store those
+/// tensors in other formats).
+pub fn shapes_for(ty: GgmlType) -> impl Iterator<Item = Shape> {
+    SHAPES
+        .into_iter()
+        .filter(move |s| s.k.is_multiple_of(ty.block_elems()))
+}
 
 /// Widths of the activation rows the models quantize (d_model and ffn of both models).
 pub const ACTIVATION_WIDTHS: [usize; 4] = [576, 768, 1536, 3072];
@@ -83,10 +101,10 @@ impl Lcg {
     }
 }
 
-/// An `n x k` weight matrix of type `ty` (one of [`FORMATS`]) with pseudo-random codes,
-/// repacked into panels.
+/// An `n x k` weight matrix of type `ty` (one of [`FORMATS`], `k` a multiple of its
+/// block) with pseudo-random codes and sub-block scales, repacked into panels.
 pub fn weights(ty: GgmlType, k: usize, n: usize) -> Result<PackedMatrix, FormatError> {
-    let blocks = n * k / 32;
+    let blocks = n * k / ty.block_elems();
     let mut rng = Lcg(0x1234_5678);
     let d = f32_to_f16(0.01);
     let bytes: Vec<u8> = match ty {
@@ -104,6 +122,28 @@ pub fn weights(ty: GgmlType, k: usize, n: usize) -> Result<PackedMatrix, FormatE
                 .map(|_| BlockQ4_0 {
                     d,
                     qs: core::array::from_fn(|_| rng.byte()),
+                })
+                .collect();
+            bytemuck::cast_slice(&v).to_vec()
+        }
+        GgmlType::Q4K => {
+            let v: Vec<BlockQ4K> = (0..blocks)
+                .map(|_| BlockQ4K {
+                    d,
+                    dmin: d,
+                    scales: core::array::from_fn(|_| rng.byte()),
+                    qs: core::array::from_fn(|_| rng.byte()),
+                })
+                .collect();
+            bytemuck::cast_slice(&v).to_vec()
+        }
+        GgmlType::Q6K => {
+            let v: Vec<BlockQ6K> = (0..blocks)
+                .map(|_| BlockQ6K {
+                    ql: core::array::from_fn(|_| rng.byte()),
+                    qh: core::array::from_fn(|_| rng.byte()),
+                    scales: core::array::from_fn(|_| rng.byte() as i8),
+                    d,
                 })
                 .collect();
             bytemuck::cast_slice(&v).to_vec()
@@ -149,7 +189,7 @@ impl QuantizedRows {
     /// The rows in the format the product with `ty` weights takes.
     pub fn for_weights(&self, ty: GgmlType) -> Activations<'_> {
         match ty {
-            GgmlType::Q4_1 => Activations::Q8_1(&self.q8_1),
+            GgmlType::Q4_1 | GgmlType::Q4K => Activations::Q8_1(&self.q8_1),
             _ => Activations::Q8_0(&self.q8_0),
         }
     }

@@ -371,6 +371,7 @@ fn expected_tier_runs() {
         GgmlType::Q4_0,
         GgmlType::Q4_1,
         GgmlType::Q4K,
+        GgmlType::Q6K,
     ] {
         let name = kernels.kernel_name(ty);
         eprintln!("{isa}: {ty} -> {name}");

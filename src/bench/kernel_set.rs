@@ -79,11 +79,6 @@ pub fn run(
         .into_iter()
         .filter_map(|isa| Kernels::new(isa).ok())
         .collect();
-    let shapes: &[Shape] = if options.quick {
-        &bench_set::SHAPES[..1]
-    } else {
-        &bench_set::SHAPES
-    };
     let batches: &[usize] = if options.quick {
         &bench_set::BATCHES[..1]
     } else {
@@ -91,7 +86,11 @@ pub fn run(
     };
     let mut results = Vec::new();
     for ty in bench_set::FORMATS {
-        for &shape in shapes {
+        // --quick: the first shape the format fits.
+        let shapes: Vec<Shape> = bench_set::shapes_for(ty)
+            .take(if options.quick { 1 } else { usize::MAX })
+            .collect();
+        for &shape in &shapes {
             let w = bench_set::weights(ty, shape.k, shape.n)?;
             for &m in batches {
                 let rows = QuantizedRows::new(m, shape.k)?;

@@ -11,7 +11,9 @@
 //!   `sdot` leaves lanes `[r: bytes 0-3, r: bytes 4-7, r+1: bytes 0-3, r+1: bytes 4-7]`
 //!   and every one of its 16 multiplies is useful;
 //! - 2 accumulators per activation row (panel rows 0-1 and 2-3) take 4 `sdot` each, one
-//!   `addp` folds them into the 4 rows' exact int32 block sums;
+//!   `addp` folds them into the 4 rows' exact int32 block sums (Q6_K, whose two halves of
+//!   16 have int8 scales of their own, scales the sums of groups 0-1 before it sums
+//!   groups 2-3: [`Format::SCALED_HALVES`]);
 //! - the float stage is the scalar tier's, lane-wise (one lane per weight row), without
 //!   fused multiply-adds, so every output is the reference's to the bit.
 //!
@@ -23,22 +25,24 @@
 pub(super) mod driver;
 mod q4_0;
 mod q4_1;
+mod q6_k;
 mod q8_0;
 
 use core::arch::aarch64::{
-    float32x4_t, int32x4_t, int8x16_t, vdupq_n_f32, vdupq_n_s32, vdupq_n_s64, vld1q_f32, vld1q_s8,
-    vpaddq_s32, vreinterpretq_f32_s64, vst1q_f32,
+    float32x4_t, int32x4_t, int8x16_t, vaddq_s32, vdupq_n_f32, vdupq_n_s32, vdupq_n_s64, vld1q_f32,
+    vld1q_s8, vpaddq_s32, vreinterpretq_f32_s64, vst1q_f32,
 };
 
 use super::asm::sdot;
 use crate::formats::{BlockQ8_0, BlockQ8_1};
 use crate::matmul::Kernel;
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4};
+use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4};
 use crate::tiers::Table;
 use driver::{out_at, RowTile, Rows};
 
 pub(super) use q4_0::Q4_0;
 pub(super) use q4_1::Q4_1;
+pub(super) use q6_k::Q6K;
 pub(super) use q8_0::Q8_0;
 
 /// One weight format's block arithmetic over the x4x8 panels, shared by the dotprod and
@@ -52,6 +56,14 @@ pub(super) trait Format {
     type WScales: Copy;
     /// Activation-side scales of one float-stage vector (4 lanes).
     type AScales: Copy;
+    /// Whether the two halves of a block (values 0..16 and 16..32, activation groups 0-1
+    /// and 2-3) have scales of their own (Q6_K's sub-blocks). The tiles then take
+    /// [`Format::scale_first_half`] of the sums of groups 0-1, restart the accumulators
+    /// for groups 2-3 and finish with [`Format::add_second_half`]. (Summing on through
+    /// all four groups and using `sc0 * lo + sc1 * hi = (sc0 - sc1) * lo + sc1 * (lo + hi)`
+    /// would save the restart, but the `smmla` tile then needs a copy of each accumulator
+    /// and spills: 37.2 instead of 41.3 int8 MACs/cycle on Cortex-X4 in scripts/mca.sh.)
+    const SCALED_HALVES: bool = false;
 
     /// The 8 int8 operand vectors of a panel block: vector `2k` holds rows 0-1 and vector
     /// `2k + 1` rows 2-3 (8 values each) of the values that meet activation group `k`
@@ -86,6 +98,29 @@ pub(super) trait Format {
     /// Activation scales from the lane vectors of `d` and `s` (see
     /// [`Format::act_scale_values`]).
     fn act_scales(d: float32x4_t, s: float32x4_t) -> Self::AScales;
+
+    /// The int32 sums `lo` of the first half times its scales (only called where
+    /// [`Format::SCALED_HALVES`]), lane-wise with the weight scales of
+    /// [`Format::row_scales`] or [`Format::pair_scales`]; exact in int32.
+    ///
+    /// # Safety
+    /// The CPU must support NEON.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn scale_first_half(lo: int32x4_t, _w: &Self::WScales) -> int32x4_t {
+        lo
+    }
+
+    /// The block's int32 sums: `first` ([`Format::scale_first_half`]) plus the sums `hi`
+    /// of the second half times its scales; exact in int32.
+    ///
+    /// # Safety
+    /// The CPU must support NEON.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn add_second_half(first: int32x4_t, hi: int32x4_t, _w: &Self::WScales) -> int32x4_t {
+        vaddq_s32(first, hi)
+    }
 
     /// `sumf + (the block's contribution)` per lane, from the raw int32 block sum (Q4_0: 16x
     /// the value sum, divided here exactly) with the scalar tier's float operations in
@@ -144,11 +179,12 @@ impl DotTile {
         sumf: &mut [float32x4_t; TILE_M],
     ) {
         for (p, t) in panel.iter().zip(acts) {
-            // SAFETY (this block and the next two): the caller guarantees dotprod; the
-            // loads read the panel block `p` and `t.qs[j][k]` (16 bytes, j < N <= 4,
-            // k < 4).
-            let w = unsafe { F::weights(p) };
+            // SAFETY: the caller guarantees dotprod; the loads of this loop's unsafe blocks
+            // read only the panel block `p` and `t.qs[j][k]` (16 bytes, j < N <= 4, k < 4).
+            let (w, ws) = unsafe { (F::weights(p), F::row_scales(p)) };
+            // `acc[j]`: panel rows 0-1 and 2-3 against activation row `j`.
             let mut acc = [[vdupq_n_s32(0); 2]; N];
+            let mut first_half = [vdupq_n_s32(0); N];
             for k in 0..4 {
                 for (j, acc) in acc.iter_mut().enumerate() {
                     // SAFETY: see above.
@@ -158,13 +194,22 @@ impl DotTile {
                         acc[1] = sdot(acc[1], w[2 * k + 1], a);
                     }
                 }
+                if F::SCALED_HALVES && k == 1 {
+                    for (first, acc) in first_half.iter_mut().zip(&mut acc) {
+                        // SAFETY: see above.
+                        *first = unsafe { F::scale_first_half(vpaddq_s32(acc[0], acc[1]), &ws) };
+                        *acc = [vdupq_n_s32(0); 2];
+                    }
+                }
             }
             // SAFETY: see above.
             unsafe {
-                let ws = F::row_scales(p);
-                for (j, acc) in acc.iter().enumerate() {
+                for (j, (acc, first)) in acc.iter().zip(first_half).enumerate() {
                     let xs = F::act_scales(vdupq_n_f32(t.d[j]), vdupq_n_f32(t.s[j]));
-                    let isum = vpaddq_s32(acc[0], acc[1]);
+                    let mut isum = vpaddq_s32(acc[0], acc[1]);
+                    if F::SCALED_HALVES {
+                        isum = F::add_second_half(first, isum, &ws);
+                    }
                     sumf[j] = F::accumulate(sumf[j], isum, ws, xs);
                 }
             }
@@ -314,6 +359,23 @@ pub(super) unsafe fn gemm_q4_1x4x8_q8_1_dotprod(
     unsafe { gemm::<Q4_1>(w, kb, a, m, out, ldo) }
 }
 
+/// Q6_K panels x Q8_0 activations, see [`crate::matmul::GemmQ6KFn`].
+///
+/// # Safety
+/// The CPU must support FEAT_DotProd; slices as in the kernel contract.
+#[target_feature(enable = "neon,dotprod")]
+pub(super) unsafe fn gemm_q6_kx4x8_q8_0_dotprod(
+    w: &[BlockQ6Kx4],
+    kb: usize,
+    a: &[BlockQ8_0],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    // SAFETY: dotprod is guaranteed by the caller.
+    unsafe { gemm::<Q6K>(w, kb, a, m, out, ldo) }
+}
+
 /// Installs the dotprod kernels (the table is only built for a tier the CPU supports).
 pub(crate) fn install(table: &mut Table<'_>) {
     *table.q8_0 = Kernel {
@@ -327,5 +389,9 @@ pub(crate) fn install(table: &mut Table<'_>) {
     *table.q4_1 = Kernel {
         name: "gemm_q4_1x4x8_q8_1_dotprod",
         run: gemm_q4_1x4x8_q8_1_dotprod,
+    };
+    *table.q6_k = Kernel {
+        name: "gemm_q6_kx4x8_q8_0_dotprod",
+        run: gemm_q6_kx4x8_q8_0_dotprod,
     };
 }

@@ -33,10 +33,10 @@ use core::arch::aarch64::{
 
 use super::asm::smmla;
 use super::dotprod::driver::{self, out_at, RowTile, Rows};
-use super::dotprod::{DotTile, Format, Q4_0, Q4_1, Q8_0};
+use super::dotprod::{DotTile, Format, Q4_0, Q4_1, Q6K, Q8_0};
 use crate::formats::{BlockQ8_0, BlockQ8_1};
 use crate::matmul::Kernel;
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ8_0x4};
+use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4};
 use crate::tiers::Table;
 
 /// Activation rows per tile.
@@ -77,11 +77,15 @@ impl MmlaTile {
         sumf: &mut [[float32x4_t; 2]; PAIRS],
     ) {
         for (p, t) in panel.iter().zip(acts) {
-            // SAFETY (this block and the next two): the caller guarantees i8mm; the loads
-            // read only the panel block `p` and the repacked block `t` (16 bytes at
+            // SAFETY: the caller guarantees i8mm; the loads of this loop's unsafe blocks read
+            // only the panel block `p` and the repacked block `t` (16 bytes at
             // `16 * (PAIRS * k + ap)` with `k < 4`, `ap < PAIRS`: inside `t.qs`).
             let w = unsafe { F::weights(p) };
+            // SAFETY: as above (`wp < 2`).
+            let ws = unsafe { [F::pair_scales(p, 0), F::pair_scales(p, 1)] };
+            // `acc[ap][wp]`: the 2x2 block of activation pair `ap` and weight pair `wp`.
             let mut acc = [[vdupq_n_s32(0); 2]; AP];
+            let mut first_half = [[vdupq_n_s32(0); 2]; AP];
             for k in 0..4 {
                 for (ap, acc) in acc.iter_mut().enumerate() {
                     // SAFETY: see above.
@@ -91,15 +95,27 @@ impl MmlaTile {
                         acc[1] = smmla(acc[1], a, w[2 * k + 1]);
                     }
                 }
+                if F::SCALED_HALVES && k == 1 {
+                    for (first, acc) in first_half.iter_mut().zip(&mut acc) {
+                        for wp in 0..2 {
+                            // SAFETY: see above.
+                            first[wp] = unsafe { F::scale_first_half(acc[wp], &ws[wp]) };
+                            acc[wp] = vdupq_n_s32(0);
+                        }
+                    }
+                }
             }
             // SAFETY: see above.
             unsafe {
-                let ws = [F::pair_scales(p, 0), F::pair_scales(p, 1)];
-                for (ap, acc) in acc.iter().enumerate() {
+                for (ap, (acc, first)) in acc.iter().zip(first_half).enumerate() {
                     let xs =
                         F::act_scales(vld1q_f32(t.d[ap].as_ptr()), vld1q_f32(t.s[ap].as_ptr()));
                     for wp in 0..2 {
-                        sumf[ap][wp] = F::accumulate(sumf[ap][wp], acc[wp], ws[wp], xs);
+                        let mut isum = acc[wp];
+                        if F::SCALED_HALVES {
+                            isum = F::add_second_half(first[wp], isum, &ws[wp]);
+                        }
+                        sumf[ap][wp] = F::accumulate(sumf[ap][wp], isum, ws[wp], xs);
                     }
                 }
             }
@@ -286,6 +302,24 @@ pub(super) unsafe fn gemm_q4_1x4x8_q8_1x4_i8mm(
     unsafe { gemm::<Q4_1>(w, kb, a, m, out, ldo) }
 }
 
+/// Q6_K panels x Q8_0 activations, see [`crate::matmul::GemmQ6KFn`]; `m == 1` runs the
+/// dotprod tile.
+///
+/// # Safety
+/// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
+#[target_feature(enable = "neon,dotprod,i8mm")]
+pub(super) unsafe fn gemm_q6_kx4x8_q8_0x4_i8mm(
+    w: &[BlockQ6Kx4],
+    kb: usize,
+    a: &[BlockQ8_0],
+    m: usize,
+    out: &mut [f32],
+    ldo: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { gemm::<Q6K>(w, kb, a, m, out, ldo) }
+}
+
 /// Installs the i8mm kernels over the dotprod table (the table is only built for a tier
 /// the CPU supports, and i8mm is only detected together with dotprod).
 pub(crate) fn install(table: &mut Table<'_>) {
@@ -300,5 +334,9 @@ pub(crate) fn install(table: &mut Table<'_>) {
     *table.q4_1 = Kernel {
         name: "gemm_q4_1x4x8_q8_1x4_i8mm",
         run: gemm_q4_1x4x8_q8_1x4_i8mm,
+    };
+    *table.q6_k = Kernel {
+        name: "gemm_q6_kx4x8_q8_0x4_i8mm",
+        run: gemm_q6_kx4x8_q8_0x4_i8mm,
     };
 }

@@ -1,5 +1,5 @@
 //! The ARMv8.0 NEON tier of the x4x8 panel products (Q8_0, Q4_0, Q6_K x Q8_0; Q4_1 x
-//! Q8_1). The dotprod and i8mm tiers keep this tier's Q6_K kernel.
+//! Q8_1).
 //!
 //! Integer sums use `smull`/`smull2` + `sadalp` (no `sdot`), exact in int32; the float
 //! stage per block is the scalar tier's expression ([`crate::matmul::scalar`]) lane for

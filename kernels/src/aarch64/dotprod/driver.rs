@@ -133,7 +133,9 @@ mod tests {
     //! tile tail, for each tier that runs through this loop nest, against the scalar tier.
 
     use crate::dispatch::Isa;
-    use crate::formats::{f32_to_f16, BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1, GgmlType};
+    use crate::formats::{
+        f32_to_f16, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, BlockQ8_1, GgmlType,
+    };
     use crate::matmul::{Activations, Kernels};
     use crate::pack::PackedMatrix;
 
@@ -162,8 +164,10 @@ mod tests {
             return;
         }
         let scalar = Kernels::new(Isa::Scalar).unwrap();
-        let (rows, kb) = (8, 2 * super::CHUNK + 3);
+        let rows = 8;
         let mut rng = Xorshift(0x2545_F491_4F6C_DD1D);
+        // Q6_K needs K in whole super-blocks of 8 blocks: 9 super-blocks, 2 chunks + 8.
+        let (kb, kb_q6_k) = (2 * super::CHUNK + 3, 9 * 8);
         let q8_0: Vec<BlockQ8_0> = (0..rows * kb)
             .map(|_| BlockQ8_0 {
                 d: rng.scale(),
@@ -183,26 +187,36 @@ mod tests {
                 qs: core::array::from_fn(|_| rng.byte()),
             })
             .collect();
+        let q6_k: Vec<BlockQ6K> = (0..rows * kb_q6_k / 8)
+            .map(|_| BlockQ6K {
+                ql: core::array::from_fn(|_| rng.byte()),
+                qh: core::array::from_fn(|_| rng.byte()),
+                scales: core::array::from_fn(|_| rng.byte() as i8),
+                d: rng.scale(),
+            })
+            .collect();
         let weights = [
-            PackedMatrix::pack(GgmlType::Q8_0, bytemuck::cast_slice(&q8_0), rows, kb * 32).unwrap(),
-            PackedMatrix::pack(GgmlType::Q4_0, bytemuck::cast_slice(&q4_0), rows, kb * 32).unwrap(),
-            PackedMatrix::pack(GgmlType::Q4_1, bytemuck::cast_slice(&q4_1), rows, kb * 32).unwrap(),
-        ];
+            (GgmlType::Q8_0, bytemuck::cast_slice(&q8_0), kb),
+            (GgmlType::Q4_0, bytemuck::cast_slice(&q4_0), kb),
+            (GgmlType::Q4_1, bytemuck::cast_slice(&q4_1), kb),
+            (GgmlType::Q6K, bytemuck::cast_slice(&q6_k), kb_q6_k),
+        ]
+        .map(|(ty, bytes, kb)| (PackedMatrix::pack(ty, bytes, rows, kb * 32).unwrap(), kb));
         for m in 1..=9 {
-            let a8: Vec<BlockQ8_0> = (0..m * kb)
-                .map(|_| BlockQ8_0 {
-                    d: rng.scale(),
-                    qs: core::array::from_fn(|_| rng.byte() as i8),
-                })
-                .collect();
-            let a81: Vec<BlockQ8_1> = (0..m * kb)
-                .map(|_| BlockQ8_1 {
-                    d: rng.scale(),
-                    s: rng.scale(),
-                    qs: core::array::from_fn(|_| rng.byte() as i8),
-                })
-                .collect();
-            for w in &weights {
+            for (w, kb) in &weights {
+                let a8: Vec<BlockQ8_0> = (0..m * kb)
+                    .map(|_| BlockQ8_0 {
+                        d: rng.scale(),
+                        qs: core::array::from_fn(|_| rng.byte() as i8),
+                    })
+                    .collect();
+                let a81: Vec<BlockQ8_1> = (0..m * kb)
+                    .map(|_| BlockQ8_1 {
+                        d: rng.scale(),
+                        s: rng.scale(),
+                        qs: core::array::from_fn(|_| rng.byte() as i8),
+                    })
+                    .collect();
                 let acts = match w.ty() {
                     GgmlType::Q4_1 => Activations::Q8_1(&a81),
                     _ => Activations::Q8_0(&a8),

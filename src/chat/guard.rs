@@ -65,8 +65,6 @@ fn check_code(
 ) -> Result<usize, ChatError> {
     let start = i;
     let mut depth = 0usize;
-    // Whether the last token before the current position was a string literal.
-    let mut after_string = false;
     while i < bytes.len() {
         if depth == 0 && bytes[i..].starts_with(closer) {
             return Ok(i + closer.len());
@@ -74,62 +72,51 @@ fn check_code(
         match bytes[i] {
             quote @ (b'\'' | b'"') => {
                 i = skip_string(bytes, i, quote, line);
-                after_string = true;
                 continue;
             }
             b'\n' => *line += 1,
-            b' ' | b'\t' | b'\r' => {}
-            b'*' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                after_string = false;
-                continue;
-            }
-            b'*' => {
-                let next = bytes[i + 1..]
-                    .iter()
-                    .find(|b| !b.is_ascii_whitespace())
-                    .copied();
-                if !after_string && !matches!(next, Some(b'\'' | b'"')) {
-                    return Err(ChatError::Compile {
-                        line: Some(*line),
-                        detail: "`*` must have a string literal beside it (as in `'-' * 3`): \
-                                 minijinja repeats sequences without charging fuel, so slimlm \
-                                 refuses every other multiplication"
-                            .to_owned(),
-                    });
-                }
-                after_string = false;
+            b'*' if bytes.get(i + 1) == Some(&b'*') => i += 1,
+            b'*' if !ends_with_string(&bytes[start..i]) && !starts_with_string(&bytes[i + 1..]) => {
+                return Err(ChatError::Compile {
+                    line: Some(*line),
+                    detail: "`*` must have a string literal beside it (as in `'-' * 3`): \
+                             minijinja repeats sequences without charging fuel, so slimlm \
+                             refuses every other multiplication"
+                        .to_owned(),
+                });
             }
             // `{%+` and `+%}` are whitespace control, not additions.
             b'+' if i == start || bytes[i + 1..].starts_with(closer) => {}
-            b'+' => {
-                if !is_scalar_before(&bytes[start..i], scalar_names)
-                    && !is_scalar_after(&bytes[i + 1..], scalar_names)
-                {
-                    return Err(ChatError::Compile {
-                        line: Some(*line),
-                        detail: "`+` must have a string or number literal (or bos_token, \
-                                 eos_token) beside it (as in `'<|im_start|>' + role`): \
-                                 minijinja joins sequences without charging fuel, so slimlm \
-                                 refuses every other addition"
-                            .to_owned(),
-                    });
-                }
-                after_string = false;
+            b'+' if !is_scalar_before(&bytes[start..i], scalar_names)
+                && !is_scalar_after(&bytes[i + 1..], scalar_names) =>
+            {
+                return Err(ChatError::Compile {
+                    line: Some(*line),
+                    detail: "`+` must have a string or number literal (or bos_token, \
+                             eos_token) beside it (as in `'<|im_start|>' + role`): \
+                             minijinja joins sequences without charging fuel, so slimlm \
+                             refuses every other addition"
+                        .to_owned(),
+                });
             }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                after_string = false;
-            }
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                after_string = false;
-            }
-            _ => after_string = false,
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
         }
         i += 1;
     }
     Ok(i)
+}
+
+/// Whether the code before an operator ends with a string literal. (String literals are
+/// skipped whole by the scan, so a quote can only end the code as a literal's end.)
+fn ends_with_string(code: &[u8]) -> bool {
+    matches!(trim_end(code).last(), Some(b'\'' | b'"'))
+}
+
+/// Whether the code after an operator starts with a string literal.
+fn starts_with_string(code: &[u8]) -> bool {
+    matches!(trim_start(code).first(), Some(b'\'' | b'"'))
 }
 
 /// The names among `bos_token` and `eos_token` that the template never binds (with `set`,
@@ -166,16 +153,13 @@ fn unbound_token_names(bytes: &[u8]) -> Vec<&'static [u8]> {
 /// sequence: a string literal, a number, or an unbound `bos_token`/`eos_token` (not an
 /// attribute: no `.` before it).
 fn is_scalar_before(code: &[u8], scalar_names: &[&[u8]]) -> bool {
-    let code = trim_end(code);
-    match code.last() {
-        Some(b'\'' | b'"') => true,
-        Some(_) => {
-            let word = last_word(code);
-            let dotted = code[..code.len() - word.len()].last() == Some(&b'.');
-            !word.is_empty() && !dotted && (is_number(word) || scalar_names.contains(&word))
-        }
-        None => false,
+    if ends_with_string(code) {
+        return true;
     }
+    let code = trim_end(code);
+    let word = last_word(code);
+    let dotted = code[..code.len() - word.len()].last() == Some(&b'.');
+    !word.is_empty() && !dotted && (is_number(word) || scalar_names.contains(&word))
 }
 
 /// Whether the code just after a `+` starts with an operand that is certainly not a

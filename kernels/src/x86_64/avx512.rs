@@ -1,7 +1,7 @@
 //! The avx512 tier (AVX-512 F/BW/VL + VNNI): x4x8 weight panels times int8 activation rows
 //! with `vpdpbusd`, bit-identical with the scalar tier ([`crate::matmul::scalar`]).
 //!
-//! Kernels `gemm_{q8_0,q4_0}x4x8_q8_0_avx512` and `gemm_q4_1x4x8_q8_1_avx512`. The loop
+//! Kernels `gemm_{q8_0,q4_0,q6_k}x4x8_q8_0_avx512` and `gemm_q4_1x4x8_q8_1_avx512`. The loop
 //! nest, the reduction and the float stage are the avx2 tier's ([`super::avx2::panel`]);
 //! this tier replaces the integer core with `_mm256_dpbusd_epi32` (AVX512-VNNI on 256-bit
 //! vectors through AVX512-VL): u8 x i8, four products summed straight into an int32 lane,
@@ -13,13 +13,13 @@
 //! (broadcasts, offset sums) then serves 16 rows instead of 8, which cut the user time of a
 //! 510-token SmolLM2 prompt by 8-16% for Q4_0, Q8_0 and Q4_1 (one thread, alternating runs).
 //!
-//! Q6_K keeps the avx2 tier's int16 core (weights times their sub-block scales, then
-//! `madd`) in this tier's 4-panel tile: a VNNI core would need a second accumulator per
-//! sub-block and two `vpmulld` per block to apply the scales.
+//! Q6_K runs the Q8_0 core once per half of each block (sub-blocks of 16 have their own
+//! int8 scales), then scales each half's int32 lanes with `vpmulld`.
 //!
 //! Exactness per format (bounds in each file): Q4_1 multiplies the unsigned codes directly;
 //! Q4_0 multiplies the un-XORed codes 0..=15 and starts each sum at `-8 * sum(a)`; Q8_0
-//! makes the weights unsigned (`w ^ 0x80 = w + 128`) and starts at `-128 * sum(a)`. The
+//! makes the weights unsigned (`w ^ 0x80 = w + 128`) and starts at `-128 * sum(a)`; Q6_K
+//! multiplies `w + 32` and starts each half at `-32 * sum(a)` of that half. The
 //! correction terms are laid out lane by lane like the products, so every int32 lane is
 //! its exact partial sum.
 //!
@@ -61,7 +61,7 @@ pub(crate) fn install(table: &mut Table<'_>) {
     };
     *table.q6_k = Kernel {
         name: "gemm_q6_kx4x8_q8_0_avx512",
-        run: panel::gemm::<q6_k::Q6KWide, GEMM_GROUPS>,
+        run: panel::gemm::<q6_k::Q6KVnni, GEMM_GROUPS>,
     };
 }
 

@@ -136,6 +136,18 @@ pub(super) trait Format {
     ) -> float32x4_t;
 }
 
+/// The 8 operand vectors of a panel block's int8 quants (Q8_0, Q6_K): their layout
+/// `(group k, rows 0-1), (group k, rows 2-3)` is already the operand order.
+///
+/// # Safety
+/// The CPU must support NEON.
+#[inline]
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn int8_panel_vectors(qs: &[i8; 128]) -> [int8x16_t; 8] {
+    // SAFETY: 8 vectors of 16 bytes cover exactly the 128 bytes of `qs`.
+    core::array::from_fn(|j| unsafe { vld1q_s8(qs.as_ptr().add(16 * j)) })
+}
+
 /// `[x[2wp], x[2wp + 1], x[2wp], x[2wp + 1]]` (`ld1r {v.2d}`).
 ///
 /// # Safety

@@ -7,12 +7,11 @@
 
 use core::arch::aarch64::{
     float32x4_t, int32x4_t, int8x16_t, vaddq_f32, vcvtq_f32_s32, vdupq_laneq_s64, vget_low_s16,
-    vld1_s8, vld1q_f32, vld1q_s8, vmlaq_s32, vmovl_high_s16, vmovl_s16, vmovl_s8, vmulq_f32,
-    vmulq_s32, vreinterpretq_s32_s64, vreinterpretq_s64_s32,
+    vld1_s8, vld1q_f32, vmlaq_s32, vmovl_high_s16, vmovl_s16, vmovl_s8, vmulq_f32, vmulq_s32,
+    vreinterpretq_s32_s64, vreinterpretq_s64_s32,
 };
 
-use super::{dup_pair, Format};
-use crate::aarch64::asm::load_f16;
+use super::{dup_pair, int8_panel_vectors, Format, Q8_0};
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ6Kx4;
 
@@ -51,14 +50,14 @@ impl Format for Q6K {
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn weights(p: &BlockQ6Kx4) -> [int8x16_t; 8] {
-        // SAFETY: 8 vectors of 16 bytes cover exactly the 128 bytes of `p.qs`, already in
-        // the operand order `(group k, rows 0-1), (group k, rows 2-3)`.
-        core::array::from_fn(|j| unsafe { vld1q_s8(p.qs.as_ptr().add(16 * j)) })
+        // SAFETY: NEON is guaranteed by the caller.
+        unsafe { int8_panel_vectors(&p.qs) }
     }
 
+    /// The activations are Q8_0's.
     #[inline]
     fn act_qs(a: &BlockQ8_0) -> &[i8; 32] {
-        &a.qs
+        Q8_0::act_qs(a)
     }
 
     #[inline]
@@ -78,8 +77,8 @@ impl Format for Q6K {
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn act_scale_values(a: &BlockQ8_0) -> [f32; 2] {
-        // SAFETY: reads the 2 bytes of `a.d`; NEON is guaranteed by the caller.
-        [unsafe { load_f16(&a.d) }, 0.0]
+        // SAFETY: NEON is guaranteed by the caller.
+        unsafe { Q8_0::act_scale_values(a) }
     }
 
     #[inline]
@@ -107,8 +106,8 @@ impl Format for Q6K {
     }
 
     #[inline]
-    fn act_scales(d: float32x4_t, _s: float32x4_t) -> float32x4_t {
-        d
+    fn act_scales(d: float32x4_t, s: float32x4_t) -> float32x4_t {
+        Q8_0::act_scales(d, s)
     }
 
     #[inline]

@@ -1,10 +1,10 @@
 //! Q8_0 panels x Q8_0 activations: `sumf += isum as f32 * (dw * da)` per block and row.
 
 use core::arch::aarch64::{
-    float32x4_t, int32x4_t, int8x16_t, vaddq_f32, vcvtq_f32_s32, vld1q_f32, vld1q_s8, vmulq_f32,
+    float32x4_t, int32x4_t, int8x16_t, vaddq_f32, vcvtq_f32_s32, vld1q_f32, vmulq_f32,
 };
 
-use super::{dup_pair, Format};
+use super::{dup_pair, int8_panel_vectors, Format};
 use crate::aarch64::asm::load_f16;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ8_0x4;
@@ -21,9 +21,8 @@ impl Format for Q8_0 {
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn weights(p: &BlockQ8_0x4) -> [int8x16_t; 8] {
-        // SAFETY: 8 vectors of 16 bytes cover exactly the 128 bytes of `p.qs`; the layout
-        // `(group k, rows 0-1), (group k, rows 2-3)` is already the operand order.
-        core::array::from_fn(|j| unsafe { vld1q_s8(p.qs.as_ptr().add(16 * j)) })
+        // SAFETY: NEON is guaranteed by the caller.
+        unsafe { int8_panel_vectors(&p.qs) }
     }
 
     #[inline]

@@ -10,7 +10,7 @@ use crate::formats::{
     f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, BlockQ8_1, GgmlType,
 };
 use crate::formats::{quantize_blocks, FormatError};
-use crate::matmul::Activations;
+use crate::matmul::{activation_type, Activations};
 use crate::pack::PackedMatrix;
 
 /// A weight matrix shape: `k` inputs (columns) by `n` outputs (rows), and where it occurs.
@@ -188,8 +188,8 @@ impl QuantizedRows {
 
     /// The rows in the format the product with `ty` weights takes.
     pub fn for_weights(&self, ty: GgmlType) -> Activations<'_> {
-        match ty {
-            GgmlType::Q4_1 | GgmlType::Q4K => Activations::Q8_1(&self.q8_1),
+        match activation_type(ty) {
+            GgmlType::Q8_1 => Activations::Q8_1(&self.q8_1),
             _ => Activations::Q8_0(&self.q8_0),
         }
     }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use slimlm_kernels::bench_set::{self, QuantizedRows, Shape};
+use slimlm_kernels::bench_set::{self, QuantizedRows};
 use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{quantize_blocks, BlockQ8_0, BlockQ8_1, FormatError, QuantizeBlock};
 use slimlm_kernels::matmul::{Kernels, MatmulError};
@@ -87,10 +87,8 @@ pub fn run(
     let mut results = Vec::new();
     for ty in bench_set::FORMATS {
         // --quick: the first shape the format fits.
-        let shapes: Vec<Shape> = bench_set::shapes_for(ty)
-            .take(if options.quick { 1 } else { usize::MAX })
-            .collect();
-        for &shape in &shapes {
+        let shapes = bench_set::shapes_for(ty).take(if options.quick { 1 } else { usize::MAX });
+        for shape in shapes {
             let w = bench_set::weights(ty, shape.k, shape.n)?;
             for &m in batches {
                 let rows = QuantizedRows::new(m, shape.k)?;

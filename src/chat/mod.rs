@@ -139,10 +139,13 @@ impl ChatTemplate {
         env.set_syntax(syntax);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_recursion_limit(RECURSION_LIMIT);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(guard::python_method);
         env.set_formatter(guard::print_value);
         env.add_filter("string", guard::string);
         env.add_filter("tojson", guard::tojson);
+        env.add_filter("list", guard::list);
+        env.add_filter("split", guard::split);
+        env.add_filter("lines", guard::lines);
         env.add_global("bos_token", bos_token);
         env.add_global("eos_token", eos_token);
         env.add_function("raise_exception", raise_exception);

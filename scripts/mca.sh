@@ -139,14 +139,14 @@ for ins, macs in (("sdot", 16), ("smmla", 32)):
 
 # --- the kernels' loops -----------------------------------------------------------------
 KERNELS = [
-    ("gemm_q8_0x4x8_q8_0_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
-    ("gemm_q4_0x4x8_q8_0_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
-    ("gemm_q4_1x4x8_q8_1_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
-    ("gemm_q6_kx4x8_q8_0_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
-    ("gemm_q8_0x4x8_q8_0x4_i8mm", "smmla", {32: "GEMM 4x8"}),
-    ("gemm_q4_0x4x8_q8_0x4_i8mm", "smmla", {32: "GEMM 4x8"}),
-    ("gemm_q4_1x4x8_q8_1x4_i8mm", "smmla", {32: "GEMM 4x8"}),
-    ("gemm_q6_kx4x8_q8_0x4_i8mm", "smmla", {32: "GEMM 4x8"}),
+    ("gemm_q8_0x4x8_q8_0_4x4_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
+    ("gemm_q4_0x4x8_q8_0_4x4_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
+    ("gemm_q4_1x4x8_q8_1_4x4_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
+    ("gemm_q6_kx4x8_q8_0_4x4_dotprod", "sdot", {32: "GEMM 4x4", 8: "GEMV 4x1"}),
+    ("gemm_q8_0x4x8_q8_0x4_4x8_i8mm", "smmla", {32: "GEMM 4x8"}),
+    ("gemm_q4_0x4x8_q8_0x4_4x8_i8mm", "smmla", {32: "GEMM 4x8"}),
+    ("gemm_q4_1x4x8_q8_1x4_4x8_i8mm", "smmla", {32: "GEMM 4x8"}),
+    ("gemm_q6_kx4x8_q8_0x4_4x8_i8mm", "smmla", {32: "GEMM 4x8"}),
 ]
 rows = []
 for kernel, ins, wanted in KERNELS:

@@ -182,7 +182,10 @@ fn k_quant_weights_run_on_the_panel_kernels_of_every_tier() {
         kernel_of(&m, GgmlType::Q4_1),
         "Q4_K is served by the Q4_1 panel kernel"
     );
-    assert_eq!(kernel_of(&m, GgmlType::Q6K), "gemm_q6_kx4x8_q8_0_scalar");
+    assert_eq!(
+        kernel_of(&m, GgmlType::Q6K),
+        "gemm_q6_kx4x8_q8_0_4x1_scalar"
+    );
     // Requantizing ffn_down costs some accuracy but not the answer.
     let text = m.tokenizer.decode(&scalar_tokens).unwrap();
     assert!(text.contains("Paris"), "{text:?}");

@@ -69,7 +69,6 @@ pub mod matmul;
 pub mod ops;
 pub mod pack;
 pub mod reference;
-mod tiers;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;

@@ -1,7 +1,7 @@
 //! The dotprod tier (ARMv8.2 FEAT_DotProd): x4x8 weight panels times int8 activation rows
 //! with `sdot`, bit-identical with the scalar tier ([`crate::matmul::scalar`]).
 //!
-//! Micro-kernel `gemm_*x4x8_*_dotprod`, tile 4 weight rows (one panel) x `n` activation
+//! Micro-kernel `gemm_*x4x8_*_4x4_dotprod`, tile 4 weight rows (one panel) x `n` activation
 //! rows (`n` = 4, tails 1..=3; `n` = 1 is the GEMV of decode). Per K block of 32:
 //! - activations were repacked once per call ([`driver`]): each 8-byte group duplicated
 //!   into both halves of a 16-byte vector, scales converted to f32, so the loop loads them
@@ -35,9 +35,8 @@ use core::arch::aarch64::{
 
 use super::asm::sdot;
 use crate::formats::{BlockQ8_0, BlockQ8_1};
-use crate::matmul::Kernel;
+use crate::matmul::contract::{kernel, KernelTable};
 use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4};
-use crate::tiers::Table;
 use driver::{out_at, RowTile, Rows};
 
 pub(super) use q4_0::Q4_0;
@@ -320,12 +319,12 @@ unsafe fn gemm<F: Format>(
     unsafe { driver::gemm::<F, DotTile>(w, kb, a, m, out, ldo) }
 }
 
-/// Q8_0 panels x Q8_0 activations, see [`crate::matmul::GemmQ8_0Fn`].
+/// Q8_0 panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ8_0Fn`].
 ///
 /// # Safety
 /// The CPU must support FEAT_DotProd; slices as in the kernel contract.
 #[target_feature(enable = "neon,dotprod")]
-pub(super) unsafe fn gemm_q8_0x4x8_q8_0_dotprod(
+pub(super) unsafe fn gemm_q8_0x4x8_q8_0_4x4_dotprod(
     w: &[BlockQ8_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -337,12 +336,12 @@ pub(super) unsafe fn gemm_q8_0x4x8_q8_0_dotprod(
     unsafe { gemm::<Q8_0>(w, kb, a, m, out, ldo) }
 }
 
-/// Q4_0 panels x Q8_0 activations, see [`crate::matmul::GemmQ4_0Fn`].
+/// Q4_0 panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ4_0Fn`].
 ///
 /// # Safety
 /// The CPU must support FEAT_DotProd; slices as in the kernel contract.
 #[target_feature(enable = "neon,dotprod")]
-pub(super) unsafe fn gemm_q4_0x4x8_q8_0_dotprod(
+pub(super) unsafe fn gemm_q4_0x4x8_q8_0_4x4_dotprod(
     w: &[BlockQ4_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -354,12 +353,12 @@ pub(super) unsafe fn gemm_q4_0x4x8_q8_0_dotprod(
     unsafe { gemm::<Q4_0>(w, kb, a, m, out, ldo) }
 }
 
-/// Q4_1 panels x Q8_1 activations, see [`crate::matmul::GemmQ4_1Fn`].
+/// Q4_1 panels x Q8_1 activations, see [`crate::matmul::contract::GemmQ4_1Fn`].
 ///
 /// # Safety
 /// The CPU must support FEAT_DotProd; slices as in the kernel contract.
 #[target_feature(enable = "neon,dotprod")]
-pub(super) unsafe fn gemm_q4_1x4x8_q8_1_dotprod(
+pub(super) unsafe fn gemm_q4_1x4x8_q8_1_4x4_dotprod(
     w: &[BlockQ4_1x4],
     kb: usize,
     a: &[BlockQ8_1],
@@ -371,12 +370,12 @@ pub(super) unsafe fn gemm_q4_1x4x8_q8_1_dotprod(
     unsafe { gemm::<Q4_1>(w, kb, a, m, out, ldo) }
 }
 
-/// Q6_K panels x Q8_0 activations, see [`crate::matmul::GemmQ6KFn`].
+/// Q6_K panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ6KFn`].
 ///
 /// # Safety
 /// The CPU must support FEAT_DotProd; slices as in the kernel contract.
 #[target_feature(enable = "neon,dotprod")]
-pub(super) unsafe fn gemm_q6_kx4x8_q8_0_dotprod(
+pub(super) unsafe fn gemm_q6_kx4x8_q8_0_4x4_dotprod(
     w: &[BlockQ6Kx4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -388,22 +387,11 @@ pub(super) unsafe fn gemm_q6_kx4x8_q8_0_dotprod(
     unsafe { gemm::<Q6K>(w, kb, a, m, out, ldo) }
 }
 
-/// Installs the dotprod kernels (the table is only built for a tier the CPU supports).
-pub(crate) fn install(table: &mut Table<'_>) {
-    *table.q8_0 = Kernel {
-        name: "gemm_q8_0x4x8_q8_0_dotprod",
-        run: gemm_q8_0x4x8_q8_0_dotprod,
-    };
-    *table.q4_0 = Kernel {
-        name: "gemm_q4_0x4x8_q8_0_dotprod",
-        run: gemm_q4_0x4x8_q8_0_dotprod,
-    };
-    *table.q4_1 = Kernel {
-        name: "gemm_q4_1x4x8_q8_1_dotprod",
-        run: gemm_q4_1x4x8_q8_1_dotprod,
-    };
-    *table.q6_k = Kernel {
-        name: "gemm_q6_kx4x8_q8_0_dotprod",
-        run: gemm_q6_kx4x8_q8_0_dotprod,
-    };
+/// Installs the dotprod kernels (the table is only built for a tier the CPU supports):
+/// tiles of 4 weight rows x 4 activation rows, GEMV 4 weight rows.
+pub(crate) fn install(table: &mut KernelTable) {
+    table.q8_0 = kernel!(gemm_q8_0x4x8_q8_0_4x4_dotprod, 4 x 4, gemv 4);
+    table.q4_0 = kernel!(gemm_q4_0x4x8_q8_0_4x4_dotprod, 4 x 4, gemv 4);
+    table.q4_1 = kernel!(gemm_q4_1x4x8_q8_1_4x4_dotprod, 4 x 4, gemv 4);
+    table.q6_k = kernel!(gemm_q6_kx4x8_q8_0_4x4_dotprod, 4 x 4, gemv 4);
 }

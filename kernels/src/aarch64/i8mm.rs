@@ -1,7 +1,7 @@
 //! The i8mm tier (ARMv8.6 FEAT_I8MM): x4x8 weight panels times int8 activation rows with
 //! `smmla`, bit-identical with the scalar tier ([`crate::matmul::scalar`]).
 //!
-//! Micro-kernel `gemm_*x4x8_*x4_i8mm`, tile 4 weight rows (one panel) x 8 activation rows:
+//! Micro-kernel `gemm_*x4x8_*x4_4x8_i8mm`, tile 4 weight rows (one panel) x 8 activation rows:
 //! - Activations are repacked per tile of 8 rows and chunk of K blocks into a stack buffer
 //!   ([`PairBlockX8`], "q8_0x4", through the loop nest of [`dotprod::driver`]): the x4x8
 //!   layout of the weights, so each 16-byte vector is the 2x8 matrix
@@ -35,9 +35,8 @@ use super::asm::smmla;
 use super::dotprod::driver::{self, out_at, RowTile, Rows};
 use super::dotprod::{DotTile, Format, Q4_0, Q4_1, Q6K, Q8_0};
 use crate::formats::{BlockQ8_0, BlockQ8_1};
-use crate::matmul::Kernel;
+use crate::matmul::contract::{kernel, KernelTable};
 use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4};
-use crate::tiers::Table;
 
 /// Activation rows per tile.
 const TILE_M: usize = 8;
@@ -248,13 +247,13 @@ unsafe fn gemm<F: Format>(
     }
 }
 
-/// Q8_0 panels x Q8_0 activations, see [`crate::matmul::GemmQ8_0Fn`]; `m == 1` runs the
+/// Q8_0 panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ8_0Fn`]; `m == 1` runs the
 /// dotprod tile.
 ///
 /// # Safety
 /// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
 #[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q8_0x4x8_q8_0x4_i8mm(
+pub(super) unsafe fn gemm_q8_0x4x8_q8_0x4_4x8_i8mm(
     w: &[BlockQ8_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -266,13 +265,13 @@ pub(super) unsafe fn gemm_q8_0x4x8_q8_0x4_i8mm(
     unsafe { gemm::<Q8_0>(w, kb, a, m, out, ldo) }
 }
 
-/// Q4_0 panels x Q8_0 activations, see [`crate::matmul::GemmQ4_0Fn`]; `m == 1` runs the
+/// Q4_0 panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ4_0Fn`]; `m == 1` runs the
 /// dotprod tile.
 ///
 /// # Safety
 /// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
 #[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q4_0x4x8_q8_0x4_i8mm(
+pub(super) unsafe fn gemm_q4_0x4x8_q8_0x4_4x8_i8mm(
     w: &[BlockQ4_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -284,13 +283,13 @@ pub(super) unsafe fn gemm_q4_0x4x8_q8_0x4_i8mm(
     unsafe { gemm::<Q4_0>(w, kb, a, m, out, ldo) }
 }
 
-/// Q4_1 panels x Q8_1 activations, see [`crate::matmul::GemmQ4_1Fn`]; `m == 1` runs the
+/// Q4_1 panels x Q8_1 activations, see [`crate::matmul::contract::GemmQ4_1Fn`]; `m == 1` runs the
 /// dotprod tile.
 ///
 /// # Safety
 /// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
 #[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q4_1x4x8_q8_1x4_i8mm(
+pub(super) unsafe fn gemm_q4_1x4x8_q8_1x4_4x8_i8mm(
     w: &[BlockQ4_1x4],
     kb: usize,
     a: &[BlockQ8_1],
@@ -302,13 +301,13 @@ pub(super) unsafe fn gemm_q4_1x4x8_q8_1x4_i8mm(
     unsafe { gemm::<Q4_1>(w, kb, a, m, out, ldo) }
 }
 
-/// Q6_K panels x Q8_0 activations, see [`crate::matmul::GemmQ6KFn`]; `m == 1` runs the
+/// Q6_K panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ6KFn`]; `m == 1` runs the
 /// dotprod tile.
 ///
 /// # Safety
 /// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
 #[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q6_kx4x8_q8_0x4_i8mm(
+pub(super) unsafe fn gemm_q6_kx4x8_q8_0x4_4x8_i8mm(
     w: &[BlockQ6Kx4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -321,22 +320,11 @@ pub(super) unsafe fn gemm_q6_kx4x8_q8_0x4_i8mm(
 }
 
 /// Installs the i8mm kernels over the dotprod table (the table is only built for a tier
-/// the CPU supports, and i8mm is only detected together with dotprod).
-pub(crate) fn install(table: &mut Table<'_>) {
-    *table.q8_0 = Kernel {
-        name: "gemm_q8_0x4x8_q8_0x4_i8mm",
-        run: gemm_q8_0x4x8_q8_0x4_i8mm,
-    };
-    *table.q4_0 = Kernel {
-        name: "gemm_q4_0x4x8_q8_0x4_i8mm",
-        run: gemm_q4_0x4x8_q8_0x4_i8mm,
-    };
-    *table.q4_1 = Kernel {
-        name: "gemm_q4_1x4x8_q8_1x4_i8mm",
-        run: gemm_q4_1x4x8_q8_1x4_i8mm,
-    };
-    *table.q6_k = Kernel {
-        name: "gemm_q6_kx4x8_q8_0x4_i8mm",
-        run: gemm_q6_kx4x8_q8_0x4_i8mm,
-    };
+/// the CPU supports, and i8mm is only detected together with dotprod): tiles of 4 weight
+/// rows x 8 activation rows; GEMV (one activation row) runs the dotprod tile.
+pub(crate) fn install(table: &mut KernelTable) {
+    table.q8_0 = kernel!(gemm_q8_0x4x8_q8_0x4_4x8_i8mm, 4 x 8, gemv 4);
+    table.q4_0 = kernel!(gemm_q4_0x4x8_q8_0x4_4x8_i8mm, 4 x 8, gemv 4);
+    table.q4_1 = kernel!(gemm_q4_1x4x8_q8_1x4_4x8_i8mm, 4 x 8, gemv 4);
+    table.q6_k = kernel!(gemm_q6_kx4x8_q8_0x4_4x8_i8mm, 4 x 8, gemv 4);
 }

@@ -11,19 +11,15 @@ pub(crate) mod ops_neon;
 pub(crate) mod quantize;
 
 use crate::dispatch::Isa;
-use crate::matmul::Kernel;
-use crate::tiers::Table;
+use crate::matmul::contract::{quantizer, KernelTable};
+use quantize::{quantize_row_q8_0_neon, quantize_row_q8_1_neon};
 
-pub(crate) fn install(isa: Isa, table: &mut Table<'_>) {
+/// Replaces the scalar entries of `table` with those of `isa`: NEON's, then dotprod's,
+/// then i8mm's.
+pub(crate) fn install(isa: Isa, table: &mut KernelTable) {
     neon::install(table);
-    *table.quantize_q8_0 = Kernel {
-        name: "quantize_row_q8_0_neon",
-        run: quantize::quantize_row_q8_0_neon,
-    };
-    *table.quantize_q8_1 = Kernel {
-        name: "quantize_row_q8_1_neon",
-        run: quantize::quantize_row_q8_1_neon,
-    };
+    table.quantize_q8_0 = quantizer!(quantize_row_q8_0_neon);
+    table.quantize_q8_1 = quantizer!(quantize_row_q8_1_neon);
     if matches!(isa, Isa::Dotprod | Isa::I8mm) {
         dotprod::install(table);
     }

@@ -14,28 +14,16 @@ use core::arch::aarch64::*;
 
 use self::tile::{group_dot, load_f32x4, load_s8x16, load_u8x16, ActGroups, Expanded, Panel};
 use crate::formats::{BlockQ8_0, BlockQ8_1};
-use crate::matmul::Kernel;
+use crate::matmul::contract::{kernel, KernelTable};
 use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4};
-use crate::tiers::Table;
 
-/// Replaces the scalar products of every format with this tier's.
-pub(crate) fn install(table: &mut Table<'_>) {
-    *table.q8_0 = Kernel {
-        name: "gemm_q8_0x4x8_q8_0_neon",
-        run: gemm_q8_0,
-    };
-    *table.q4_0 = Kernel {
-        name: "gemm_q4_0x4x8_q8_0_neon",
-        run: gemm_q4_0,
-    };
-    *table.q4_1 = Kernel {
-        name: "gemm_q4_1x4x8_q8_1_neon",
-        run: gemm_q4_1,
-    };
-    *table.q6_k = Kernel {
-        name: "gemm_q6_kx4x8_q8_0_neon",
-        run: gemm_q6_k,
-    };
+/// Replaces the scalar products of every format with this tier's: GEMM tiles of 4 weight
+/// rows x 4 activation rows, GEMV tiles of 8 weight rows ([`tile`]).
+pub(crate) fn install(table: &mut KernelTable) {
+    table.q8_0 = kernel!(gemm_q8_0x4x8_q8_0_4x4_neon, 4 x 4, gemv 8);
+    table.q4_0 = kernel!(gemm_q4_0x4x8_q8_0_4x4_neon, 4 x 4, gemv 8);
+    table.q4_1 = kernel!(gemm_q4_1x4x8_q8_1_4x4_neon, 4 x 4, gemv 8);
+    table.q6_k = kernel!(gemm_q6_kx4x8_q8_0_4x4_neon, 4 x 4, gemv 8);
 }
 
 /// Q8_0 panels: the quants are already int8; expanding is 8 plain loads.
@@ -222,12 +210,12 @@ impl Panel for BlockQ6Kx4 {
     }
 }
 
-/// See [`crate::matmul::GemmQ6KFn`]; tiles as in [`tile`].
+/// See [`crate::matmul::contract::GemmQ6KFn`]; tiles as in [`tile`].
 ///
 /// # Safety
-/// As [`gemm_q8_0`].
+/// As [`gemm_q8_0x4x8_q8_0_4x4_neon`].
 #[target_feature(enable = "neon")]
-pub(crate) unsafe fn gemm_q6_k(
+pub(crate) unsafe fn gemm_q6_kx4x8_q8_0_4x4_neon(
     w: &[BlockQ6Kx4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -238,13 +226,13 @@ pub(crate) unsafe fn gemm_q6_k(
     tile::gemm(w, kb, a, m, out, ldo);
 }
 
-/// See [`crate::matmul::GemmQ8_0Fn`]; tiles as in [`tile`].
+/// See [`crate::matmul::contract::GemmQ8_0Fn`]; tiles as in [`tile`].
 ///
 /// # Safety
 /// The CPU must support NEON (every aarch64 CPU that runs Linux or Android does). Slices
 /// that do not fit the contract's shapes make it panic, never read or write out of bounds.
 #[target_feature(enable = "neon")]
-pub(crate) unsafe fn gemm_q8_0(
+pub(crate) unsafe fn gemm_q8_0x4x8_q8_0_4x4_neon(
     w: &[BlockQ8_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -255,12 +243,12 @@ pub(crate) unsafe fn gemm_q8_0(
     tile::gemm(w, kb, a, m, out, ldo);
 }
 
-/// See [`crate::matmul::GemmQ4_0Fn`]; tiles as in [`tile`].
+/// See [`crate::matmul::contract::GemmQ4_0Fn`]; tiles as in [`tile`].
 ///
 /// # Safety
-/// As [`gemm_q8_0`].
+/// As [`gemm_q8_0x4x8_q8_0_4x4_neon`].
 #[target_feature(enable = "neon")]
-pub(crate) unsafe fn gemm_q4_0(
+pub(crate) unsafe fn gemm_q4_0x4x8_q8_0_4x4_neon(
     w: &[BlockQ4_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -271,12 +259,12 @@ pub(crate) unsafe fn gemm_q4_0(
     tile::gemm(w, kb, a, m, out, ldo);
 }
 
-/// See [`crate::matmul::GemmQ4_1Fn`]; tiles as in [`tile`].
+/// See [`crate::matmul::contract::GemmQ4_1Fn`]; tiles as in [`tile`].
 ///
 /// # Safety
-/// As [`gemm_q8_0`].
+/// As [`gemm_q8_0x4x8_q8_0_4x4_neon`].
 #[target_feature(enable = "neon")]
-pub(crate) unsafe fn gemm_q4_1(
+pub(crate) unsafe fn gemm_q4_1x4x8_q8_1_4x4_neon(
     w: &[BlockQ4_1x4],
     kb: usize,
     a: &[BlockQ8_1],

@@ -1,53 +1,20 @@
 //! Matrix products of x4x8 weight panels ([`crate::pack`]) with int8-quantized
-//! activation rows, for every tier, behind one dispatch table ([`Kernels`]).
-//!
-//! Contract of every implementation (`GemmQ8_0Fn` and friends): `w` holds the panel blocks
-//! of `G = w.len() / kb` consecutive row groups, `a` holds `m` activation rows of `kb`
-//! blocks, and the kernel writes `out[i * ldo + 4 * g + r]` = the dot product of weight row
-//! `4g + r` (of the given groups) with activation row `i`, for `i < m`, `g < G`, `r < 4`.
-//! Integer block sums are exact, and the float accumulation uses the same operations in
-//! the same order as the scalar reference dot products ([`crate::reference::dot`]), so
-//! every tier's output is bit-identical to the reference, whatever the tiling or thread
-//! split. Kernels never allocate.
+//! activation rows, for every tier, behind one dispatch table ([`Kernels`]): the facade
+//! that checks shapes and chooses the tier. The contract every implementation meets and
+//! the table type are in `contract.rs`; the scalar tier is `scalar.rs`.
 
-pub mod scalar;
+pub(crate) mod contract;
+pub(crate) mod scalar;
 
 use core::ops::Range;
 
+use self::contract::KernelTable;
+pub use self::contract::Tile;
 use crate::dispatch::Isa;
 #[cfg(feature = "std")]
 use crate::dispatch::IsaError;
 use crate::formats::{BlockQ8_0, BlockQ8_1, GgmlType};
-use crate::pack::{
-    BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PackedMatrix, PanelData, PANEL_ROWS,
-};
-
-/// Q8_0 panels x Q8_0 activations.
-pub type GemmQ8_0Fn =
-    unsafe fn(w: &[BlockQ8_0x4], kb: usize, a: &[BlockQ8_0], m: usize, out: &mut [f32], ldo: usize);
-/// Q4_0 panels x Q8_0 activations.
-pub type GemmQ4_0Fn =
-    unsafe fn(w: &[BlockQ4_0x4], kb: usize, a: &[BlockQ8_0], m: usize, out: &mut [f32], ldo: usize);
-/// Q4_1 panels x Q8_1 activations.
-pub type GemmQ4_1Fn =
-    unsafe fn(w: &[BlockQ4_1x4], kb: usize, a: &[BlockQ8_1], m: usize, out: &mut [f32], ldo: usize);
-
-/// Q6_K panels x Q8_0 activations.
-pub type GemmQ6KFn =
-    unsafe fn(w: &[BlockQ6Kx4], kb: usize, a: &[BlockQ8_0], m: usize, out: &mut [f32], ldo: usize);
-
-/// f32 row -> Q8_0 blocks (`x.len() == 32 * out.len()`), bit-identical to the scalar
-/// quantizer.
-pub type QuantizeQ8_0Fn = unsafe fn(x: &[f32], out: &mut [BlockQ8_0]);
-/// f32 row -> Q8_1 blocks, bit-identical to the scalar quantizer.
-pub type QuantizeQ8_1Fn = unsafe fn(x: &[f32], out: &mut [BlockQ8_1]);
-
-/// One implementation of a format's product, with the name logs and tests show.
-#[derive(Clone, Copy)]
-pub struct Kernel<F> {
-    pub name: &'static str,
-    pub run: F,
-}
+use crate::pack::{PackedMatrix, PanelData, PANEL_ROWS};
 
 /// Quantized activation rows, in the format a weight type's product wants.
 #[derive(Clone, Copy, Debug)]
@@ -92,12 +59,7 @@ pub fn activation_type(weights: GgmlType) -> GgmlType {
 #[derive(Clone, Copy)]
 pub struct Kernels {
     isa: Isa,
-    q8_0: Kernel<GemmQ8_0Fn>,
-    q4_0: Kernel<GemmQ4_0Fn>,
-    q4_1: Kernel<GemmQ4_1Fn>,
-    q6_k: Kernel<GemmQ6KFn>,
-    quantize_q8_0: Kernel<QuantizeQ8_0Fn>,
-    quantize_q8_1: Kernel<QuantizeQ8_1Fn>,
+    table: KernelTable,
 }
 
 impl Kernels {
@@ -122,44 +84,19 @@ impl Kernels {
         Self::table(isa)
     }
 
+    /// The scalar table with every entry `isa` implements replaced by its own.
     fn table(isa: Isa) -> Kernels {
-        let mut k = Kernels {
-            isa,
-            q8_0: Kernel {
-                name: "gemm_q8_0x4x8_q8_0_scalar",
-                run: scalar::gemm_q8_0,
-            },
-            q4_0: Kernel {
-                name: "gemm_q4_0x4x8_q8_0_scalar",
-                run: scalar::gemm_q4_0,
-            },
-            q4_1: Kernel {
-                name: "gemm_q4_1x4x8_q8_1_scalar",
-                run: scalar::gemm_q4_1,
-            },
-            q6_k: Kernel {
-                name: "gemm_q6_kx4x8_q8_0_scalar",
-                run: scalar::gemm_q6_k,
-            },
-            quantize_q8_0: Kernel {
-                name: "quantize_row_q8_0_scalar",
-                run: scalar::quantize_row_q8_0,
-            },
-            quantize_q8_1: Kernel {
-                name: "quantize_row_q8_1_scalar",
-                run: scalar::quantize_row_q8_1,
-            },
-        };
-        let table = crate::tiers::Table {
-            q8_0: &mut k.q8_0,
-            q4_0: &mut k.q4_0,
-            q4_1: &mut k.q4_1,
-            q6_k: &mut k.q6_k,
-            quantize_q8_0: &mut k.quantize_q8_0,
-            quantize_q8_1: &mut k.quantize_q8_1,
-        };
-        crate::tiers::install(isa, table);
-        k
+        let mut table = scalar::table();
+        match isa {
+            Isa::Scalar => {}
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon | Isa::Dotprod | Isa::I8mm => crate::aarch64::install(isa, &mut table),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 | Isa::Avx512 => crate::x86_64::install(isa, &mut table),
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+        Kernels { isa, table }
     }
 
     /// Quantizes the f32 row `x` into Q8_0 blocks with this tier's quantizer
@@ -169,7 +106,7 @@ impl Kernels {
             return Err(MatmulError::Shape("a Q8_0 row is 32 values per block"));
         }
         // SAFETY: the table's entries run on this CPU (see `Kernels`); lengths checked.
-        unsafe { (self.quantize_q8_0.run)(x, out) };
+        unsafe { (self.table.quantize_q8_0.run)(x, out) };
         Ok(())
     }
 
@@ -179,7 +116,7 @@ impl Kernels {
             return Err(MatmulError::Shape("a Q8_1 row is 32 values per block"));
         }
         // SAFETY: as in `quantize_q8_0`.
-        unsafe { (self.quantize_q8_1.run)(x, out) };
+        unsafe { (self.table.quantize_q8_1.run)(x, out) };
         Ok(())
     }
 
@@ -187,8 +124,8 @@ impl Kernels {
     /// tests.
     pub fn quantizer_name(&self, ty: GgmlType) -> &'static str {
         match ty {
-            GgmlType::Q8_0 => self.quantize_q8_0.name,
-            GgmlType::Q8_1 => self.quantize_q8_1.name,
+            GgmlType::Q8_0 => self.table.quantize_q8_0.name,
+            GgmlType::Q8_1 => self.table.quantize_q8_1.name,
             _ => "none",
         }
     }
@@ -198,14 +135,22 @@ impl Kernels {
         self.isa
     }
 
-    /// The kernel that serves panels of type `ty` (for logs).
+    /// The kernel that serves panels of type `ty` (for logs), "none" for a type without
+    /// panels.
     pub fn kernel_name(&self, ty: GgmlType) -> &'static str {
+        self.kernel_tile(ty).map_or("none", |(name, _)| name)
+    }
+
+    /// The name and tile of the kernel that serves panels of type `ty`, `None` for a type
+    /// without panels.
+    pub fn kernel_tile(&self, ty: GgmlType) -> Option<(&'static str, Tile)> {
+        let t = &self.table;
         match ty {
-            GgmlType::Q8_0 => self.q8_0.name,
-            GgmlType::Q4_0 => self.q4_0.name,
-            GgmlType::Q4_1 | GgmlType::Q4K => self.q4_1.name,
-            GgmlType::Q6K => self.q6_k.name,
-            _ => "none",
+            GgmlType::Q8_0 => Some((t.q8_0.name, t.q8_0.tile)),
+            GgmlType::Q4_0 => Some((t.q4_0.name, t.q4_0.tile)),
+            GgmlType::Q4_1 | GgmlType::Q4K => Some((t.q4_1.name, t.q4_1.tile)),
+            GgmlType::Q6K => Some((t.q6_k.name, t.q6_k.tile)),
+            _ => None,
         }
     }
 
@@ -254,19 +199,19 @@ impl Kernels {
             match (&w.data, a) {
                 (PanelData::Q8_0(p), Activations::Q8_0(a)) => {
                     a_len(a.len())?;
-                    (self.q8_0.run)(&p[panels], kb, a, m, out, ldo)
+                    (self.table.q8_0.run)(&p[panels], kb, a, m, out, ldo)
                 }
                 (PanelData::Q4_0(p), Activations::Q8_0(a)) => {
                     a_len(a.len())?;
-                    (self.q4_0.run)(&p[panels], kb, a, m, out, ldo)
+                    (self.table.q4_0.run)(&p[panels], kb, a, m, out, ldo)
                 }
                 (PanelData::Q4_1(p), Activations::Q8_1(a)) => {
                     a_len(a.len())?;
-                    (self.q4_1.run)(&p[panels], kb, a, m, out, ldo)
+                    (self.table.q4_1.run)(&p[panels], kb, a, m, out, ldo)
                 }
                 (PanelData::Q6K(p), Activations::Q8_0(a)) => {
                     a_len(a.len())?;
-                    (self.q6_k.run)(&p[panels], kb, a, m, out, ldo)
+                    (self.table.q6_k.run)(&p[panels], kb, a, m, out, ldo)
                 }
                 _ => return Err(MatmulError::ActivationFormat { weights: w.ty() }),
             }

@@ -1,17 +1,18 @@
 //! The scalar tier over x4x8 panels: the reference arithmetic of
 //! [`crate::reference::dot`] (same integer sums, same float operations in the same order),
 //! reading the repacked layout. Every SIMD tier is tested against the reference through
-//! this layout.
+//! this layout. One panel (4 weight rows) times one activation row per step.
 
+use super::contract::{kernel, quantizer, KernelTable};
 use crate::formats::{f16_to_f32, BlockQ8_0, BlockQ8_1};
 use crate::pack::{group_offset, BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PANEL_ROWS};
 
-/// See [`super::GemmQ8_0Fn`].
+/// See [`super::contract::GemmQ8_0Fn`].
 ///
 /// # Safety
 /// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
 /// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
-pub unsafe fn gemm_q8_0(
+pub(crate) unsafe fn gemm_q8_0x4x8_q8_0_4x1_scalar(
     w: &[BlockQ8_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -56,12 +57,12 @@ fn q4_0_row_sum(p: &BlockQ4_0x4, r: usize, x: &BlockQ8_0) -> i32 {
     sum16 >> 4 // exact: a multiple of 16
 }
 
-/// See [`super::GemmQ4_0Fn`].
+/// See [`super::contract::GemmQ4_0Fn`].
 ///
 /// # Safety
 /// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
 /// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
-pub unsafe fn gemm_q4_0(
+pub(crate) unsafe fn gemm_q4_0x4x8_q8_0_4x1_scalar(
     w: &[BlockQ4_0x4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -83,12 +84,12 @@ pub unsafe fn gemm_q4_0(
     }
 }
 
-/// See [`super::GemmQ4_1Fn`].
+/// See [`super::contract::GemmQ4_1Fn`].
 ///
 /// # Safety
 /// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
 /// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
-pub unsafe fn gemm_q4_1(
+pub(crate) unsafe fn gemm_q4_1x4x8_q8_1_4x1_scalar(
     w: &[BlockQ4_1x4],
     kb: usize,
     a: &[BlockQ8_1],
@@ -120,13 +121,13 @@ pub unsafe fn gemm_q4_1(
     }
 }
 
-/// See [`super::GemmQ6KFn`]: each row's two sub-block sums of 16 scaled by their int8
+/// See [`super::contract::GemmQ6KFn`]: each row's two sub-block sums of 16 scaled by their int8
 /// scales, then the Q8_0 float stage.
 ///
 /// # Safety
 /// None beyond the slice lengths of the contract (checked by [`super::Kernels::gemm`]):
 /// plain Rust, `unsafe` only to share the fn-pointer type of the SIMD tiers.
-pub unsafe fn gemm_q6_k(
+pub(crate) unsafe fn gemm_q6_kx4x8_q8_0_4x1_scalar(
     w: &[BlockQ6Kx4],
     kb: usize,
     a: &[BlockQ8_0],
@@ -162,9 +163,9 @@ pub unsafe fn gemm_q6_k(
 /// Q8_0 activation quantizer of the scalar tier: [`crate::formats::quantize_blocks`].
 ///
 /// # Safety
-/// None beyond the signature (unsafe only to fit [`super::QuantizeQ8_0Fn`]); the caller
+/// None beyond the signature (unsafe only to fit [`super::contract::QuantizeQ8_0Fn`]); the caller
 /// passes `x.len() == 32 * out.len()`.
-pub unsafe fn quantize_row_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
+pub(crate) unsafe fn quantize_row_q8_0_scalar(x: &[f32], out: &mut [BlockQ8_0]) {
     if let Err(e) = crate::formats::quantize_blocks(x, out) {
         unreachable!("Q8_0 row of {} values: {e}", x.len());
     }
@@ -173,9 +174,21 @@ pub unsafe fn quantize_row_q8_0(x: &[f32], out: &mut [BlockQ8_0]) {
 /// Q8_1 activation quantizer of the scalar tier.
 ///
 /// # Safety
-/// As [`quantize_row_q8_0`].
-pub unsafe fn quantize_row_q8_1(x: &[f32], out: &mut [BlockQ8_1]) {
+/// As [`quantize_row_q8_0_scalar`].
+pub(crate) unsafe fn quantize_row_q8_1_scalar(x: &[f32], out: &mut [BlockQ8_1]) {
     if let Err(e) = crate::formats::quantize_blocks(x, out) {
         unreachable!("Q8_1 row of {} values: {e}", x.len());
+    }
+}
+
+/// The table every tier starts from: a scalar entry for every product and quantizer.
+pub(crate) fn table() -> KernelTable {
+    KernelTable {
+        q8_0: kernel!(gemm_q8_0x4x8_q8_0_4x1_scalar, 4 x 1, gemv 4),
+        q4_0: kernel!(gemm_q4_0x4x8_q8_0_4x1_scalar, 4 x 1, gemv 4),
+        q4_1: kernel!(gemm_q4_1x4x8_q8_1_4x1_scalar, 4 x 1, gemv 4),
+        q6_k: kernel!(gemm_q6_kx4x8_q8_0_4x1_scalar, 4 x 1, gemv 4),
+        quantize_q8_0: quantizer!(quantize_row_q8_0_scalar),
+        quantize_q8_1: quantizer!(quantize_row_q8_1_scalar),
     }
 }

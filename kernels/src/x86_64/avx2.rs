@@ -1,7 +1,7 @@
 //! The avx2 tier (AVX2 + FMA + F16C): x4x8 weight panels times int8 activation rows,
 //! bit-identical with the scalar tier ([`crate::matmul::scalar`]).
 //!
-//! Kernels `gemm_{q8_0,q4_0,q6_k}x4x8_q8_0_avx2` and `gemm_q4_1x4x8_q8_1_avx2`: GEMM tile 4
+//! Kernels `gemm_{q8_0,q4_0,q6_k}x4x8_q8_0_4x4_avx2` and `gemm_q4_1x4x8_q8_1_4x4_avx2`: GEMM tile 4
 //! weight rows (one panel) x 4 activation rows (tails 2, 3), GEMV (one activation row,
 //! decode) tile 16 weight rows (4 panels) x 1. The loop nest, the reduction to one lane per
 //! output and the float stage are [`panel`], shared with the avx512 tier; this file and its
@@ -29,30 +29,24 @@ mod q8_0;
 
 use core::arch::x86_64::{__m256i, _mm256_set1_epi64x};
 
-use crate::matmul::Kernel;
-use crate::tiers::Table;
+use crate::matmul::contract::{kernel, KernelTable};
+use panel::panel_kernel;
 
 /// GEMM tile width in row groups (16 registers: one panel, 4 activation rows).
 const GEMM_GROUPS: usize = 1;
 
-/// Installs the avx2 kernels.
-pub(crate) fn install(table: &mut Table<'_>) {
-    *table.q8_0 = Kernel {
-        name: "gemm_q8_0x4x8_q8_0_avx2",
-        run: panel::gemm::<q8_0::Q8_0Avx2, GEMM_GROUPS>,
-    };
-    *table.q4_0 = Kernel {
-        name: "gemm_q4_0x4x8_q8_0_avx2",
-        run: panel::gemm::<q4_0::Q4_0Avx2, GEMM_GROUPS>,
-    };
-    *table.q4_1 = Kernel {
-        name: "gemm_q4_1x4x8_q8_1_avx2",
-        run: panel::gemm::<q4_1::Q4_1Avx2, GEMM_GROUPS>,
-    };
-    *table.q6_k = Kernel {
-        name: "gemm_q6_kx4x8_q8_0_avx2",
-        run: panel::gemm::<q6_k::Q6KAvx2, GEMM_GROUPS>,
-    };
+panel_kernel!(gemm_q8_0x4x8_q8_0_4x4_avx2, q8_0::Q8_0Avx2, GEMM_GROUPS);
+panel_kernel!(gemm_q4_0x4x8_q8_0_4x4_avx2, q4_0::Q4_0Avx2, GEMM_GROUPS);
+panel_kernel!(gemm_q4_1x4x8_q8_1_4x4_avx2, q4_1::Q4_1Avx2, GEMM_GROUPS);
+panel_kernel!(gemm_q6_kx4x8_q8_0_4x4_avx2, q6_k::Q6KAvx2, GEMM_GROUPS);
+
+/// Installs the avx2 kernels: GEMM tiles of 4 weight rows x 4 activation rows, GEMV 16
+/// weight rows.
+pub(crate) fn install(table: &mut KernelTable) {
+    table.q8_0 = kernel!(gemm_q8_0x4x8_q8_0_4x4_avx2, 4 x 4, gemv 16);
+    table.q4_0 = kernel!(gemm_q4_0x4x8_q8_0_4x4_avx2, 4 x 4, gemv 16);
+    table.q4_1 = kernel!(gemm_q4_1x4x8_q8_1_4x4_avx2, 4 x 4, gemv 16);
+    table.q6_k = kernel!(gemm_q6_kx4x8_q8_0_4x4_avx2, 4 x 4, gemv 16);
 }
 
 /// Activation group `q` (values `8q..8q + 8`) of `qs` in all four 64-bit lanes: the

@@ -1,7 +1,7 @@
 //! The avx512 tier (AVX-512 F/BW/VL + VNNI): x4x8 weight panels times int8 activation rows
 //! with `vpdpbusd`, bit-identical with the scalar tier ([`crate::matmul::scalar`]).
 //!
-//! Kernels `gemm_{q8_0,q4_0,q6_k}x4x8_q8_0_avx512` and `gemm_q4_1x4x8_q8_1_avx512`. The loop
+//! Kernels `gemm_{q8_0,q4_0,q6_k}x4x8_q8_0_16x4_avx512` and `gemm_q4_1x4x8_q8_1_16x4_avx512`. The loop
 //! nest, the reduction and the float stage are the avx2 tier's ([`super::avx2::panel`]);
 //! this tier replaces the integer core with `_mm256_dpbusd_epi32` (AVX512-VNNI on 256-bit
 //! vectors through AVX512-VL): u8 x i8, four products summed straight into an int32 lane,
@@ -39,30 +39,24 @@ use core::arch::x86_64::{
 };
 
 use super::avx2::panel;
-use crate::matmul::Kernel;
-use crate::tiers::Table;
+use crate::matmul::contract::{kernel, KernelTable};
+use panel::panel_kernel;
 
 /// GEMM tile width in row groups (4 panels x 4 activation rows: 8 accumulator pairs).
 const GEMM_GROUPS: usize = 4;
 
-/// Installs the avx512 kernels over the avx2 table.
-pub(crate) fn install(table: &mut Table<'_>) {
-    *table.q8_0 = Kernel {
-        name: "gemm_q8_0x4x8_q8_0_avx512",
-        run: panel::gemm::<q8_0::Q8_0Vnni, GEMM_GROUPS>,
-    };
-    *table.q4_0 = Kernel {
-        name: "gemm_q4_0x4x8_q8_0_avx512",
-        run: panel::gemm::<q4_0::Q4_0Vnni, GEMM_GROUPS>,
-    };
-    *table.q4_1 = Kernel {
-        name: "gemm_q4_1x4x8_q8_1_avx512",
-        run: panel::gemm::<q4_1::Q4_1Vnni, GEMM_GROUPS>,
-    };
-    *table.q6_k = Kernel {
-        name: "gemm_q6_kx4x8_q8_0_avx512",
-        run: panel::gemm::<q6_k::Q6KVnni, GEMM_GROUPS>,
-    };
+panel_kernel!(gemm_q8_0x4x8_q8_0_16x4_avx512, q8_0::Q8_0Vnni, GEMM_GROUPS);
+panel_kernel!(gemm_q4_0x4x8_q8_0_16x4_avx512, q4_0::Q4_0Vnni, GEMM_GROUPS);
+panel_kernel!(gemm_q4_1x4x8_q8_1_16x4_avx512, q4_1::Q4_1Vnni, GEMM_GROUPS);
+panel_kernel!(gemm_q6_kx4x8_q8_0_16x4_avx512, q6_k::Q6KVnni, GEMM_GROUPS);
+
+/// Installs the avx512 kernels over the avx2 table: GEMM tiles of 16 weight rows x 4
+/// activation rows, GEMV 16 weight rows.
+pub(crate) fn install(table: &mut KernelTable) {
+    table.q8_0 = kernel!(gemm_q8_0x4x8_q8_0_16x4_avx512, 16 x 4, gemv 16);
+    table.q4_0 = kernel!(gemm_q4_0x4x8_q8_0_16x4_avx512, 16 x 4, gemv 16);
+    table.q4_1 = kernel!(gemm_q4_1x4x8_q8_1_16x4_avx512, 16 x 4, gemv 16);
+    table.q6_k = kernel!(gemm_q6_kx4x8_q8_0_16x4_avx512, 16 x 4, gemv 16);
 }
 
 /// `-k * (the activations)` laid out like the products of a panel block with the

@@ -8,19 +8,14 @@ pub(crate) mod ops_avx512;
 pub(crate) mod quantize;
 
 use crate::dispatch::Isa;
-use crate::matmul::Kernel;
-use crate::tiers::Table;
+use crate::matmul::contract::{quantizer, KernelTable};
+use quantize::{quantize_row_q8_0_avx2, quantize_row_q8_1_avx2};
 
-pub(crate) fn install(isa: Isa, table: &mut Table<'_>) {
+/// Replaces the scalar entries of `table` with those of `isa`: avx2's, then avx512's.
+pub(crate) fn install(isa: Isa, table: &mut KernelTable) {
     avx2::install(table);
-    *table.quantize_q8_0 = Kernel {
-        name: "quantize_row_q8_0_avx2",
-        run: quantize::quantize_row_q8_0_avx2,
-    };
-    *table.quantize_q8_1 = Kernel {
-        name: "quantize_row_q8_1_avx2",
-        run: quantize::quantize_row_q8_1_avx2,
-    };
+    table.quantize_q8_0 = quantizer!(quantize_row_q8_0_avx2);
+    table.quantize_q8_1 = quantizer!(quantize_row_q8_1_avx2);
     if isa == Isa::Avx512 {
         avx512::install(table);
     }

@@ -362,7 +362,7 @@ fn tile<P: Panel, const GP: usize, const N: usize>(
     });
 }
 
-/// The contract of [`crate::matmul::GemmQ8_0Fn`] for any panel format: `out[i * ldo + 4g + r]`
+/// The contract of [`crate::matmul::contract::GemmQ8_0Fn`] for any panel format: `out[i * ldo + 4g + r]`
 /// = row `4g + r` of `w` (`w.len() / kb` groups) dot activation row `i` (`a[i*kb..]`).
 ///
 /// Slices shorter than the contract demands panic (bounds checks), never read or write

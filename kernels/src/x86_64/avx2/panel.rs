@@ -377,7 +377,7 @@ unsafe fn sweep<C: Core, const G: usize, const MR: usize>(
     }
 }
 
-/// The kernel contract of [`crate::matmul::GemmQ8_0Fn`] and friends for core `C`: GEMV
+/// The kernel contract of [`crate::matmul::contract::GemmQ8_0Fn`] and friends for core `C`: GEMV
 /// (`m == 1`) in tiles of [`GEMV_GROUPS`] groups, GEMM in tiles of `GT` groups x
 /// [`TILE_M`] activation rows over cache blocks of row groups.
 ///
@@ -424,6 +424,32 @@ pub(in crate::x86_64) unsafe fn gemm<C: Core, const GT: usize>(
         g0 = g1;
     }
 }
+
+/// `panel_kernel!(name, Core, GT)` defines the function `name`: the kernel contract
+/// ([`crate::matmul::contract`]) with core `Core` in GEMM tiles of `GT` row groups, i.e.
+/// [`gemm`] under the name logs and tests see.
+macro_rules! panel_kernel {
+    ($name:ident, $core:ty, $groups:expr) => {
+        /// The kernel contract ([`crate::matmul::contract`]) for this core, tiled by
+        /// [`crate::x86_64::avx2::panel::gemm`].
+        ///
+        /// # Safety
+        /// The CPU must support the core's tier. Slices that do not fit the contract
+        /// panic, never read or write out of bounds.
+        pub(in crate::x86_64) unsafe fn $name(
+            w: &[$crate::x86_64::avx2::panel::Panel<$core>],
+            kb: usize,
+            a: &[$crate::x86_64::avx2::panel::Act<$core>],
+            m: usize,
+            out: &mut [f32],
+            ldo: usize,
+        ) {
+            // SAFETY: forwarded from the caller.
+            unsafe { $crate::x86_64::avx2::panel::gemm::<$core, $groups>(w, kb, a, m, out, ldo) }
+        }
+    };
+}
+pub(in crate::x86_64) use panel_kernel;
 
 #[cfg(test)]
 mod tests {

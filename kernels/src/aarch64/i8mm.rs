@@ -1,9 +1,10 @@
-//! The i8mm tier (ARMv8.6 FEAT_I8MM): x4x8 weight panels times int8 activation rows with
-//! `smmla`, bit-identical with the scalar tier ([`crate::matmul::scalar`]).
+//! The i8mm tier's tile (ARMv8.6 FEAT_I8MM): x4x8 weight panels times int8 activation rows
+//! with `smmla`, bit-identical with the scalar tier (`matmul/scalar.rs`).
 //!
-//! Micro-kernel `gemm_*x4x8_*x4_4x8_i8mm`, tile 4 weight rows (one panel) x 8 activation rows:
+//! Micro-kernels `gemm_*x4x8_*x4_4x8_i8mm` (entries in [`super::kernels`]), tile 4 weight
+//! rows (one panel) x 8 activation rows:
 //! - Activations are repacked per tile of 8 rows and chunk of K blocks into a stack buffer
-//!   ([`PairBlockX8`], "q8_0x4", through the loop nest of [`dotprod::driver`]): the x4x8
+//!   ([`PairBlockX8`], "q8_0x4", through the loop nest of [`super::driver`]): the x4x8
 //!   layout of the weights, so each 16-byte vector is the 2x8 matrix
 //!   `[row i: group k][row i+1: group k]`, plus the activation scales converted to f32 in
 //!   the lane pattern of the results. Every panel of the call reuses the buffer, so the
@@ -32,14 +33,11 @@ use core::arch::aarch64::{
 };
 
 use super::asm::smmla;
-use super::dotprod::driver::{self, out_at, RowTile, Rows};
-use super::dotprod::{DotTile, Format, Q4_0, Q4_1, Q6K, Q8_0};
-use crate::formats::{BlockQ8_0, BlockQ8_1};
-use crate::matmul::contract::{kernel, KernelTable};
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4};
+use super::driver::{out_at, RowTile, Rows};
+use super::format::Format;
 
 /// Activation rows per tile.
-const TILE_M: usize = 8;
+pub(crate) const TILE_M: usize = 8;
 
 /// Activation row pairs per tile.
 const PAIRS: usize = TILE_M / 2;
@@ -47,7 +45,7 @@ const PAIRS: usize = TILE_M / 2;
 /// One K block of 8 activation rows, repacked for `smmla`.
 #[derive(Clone, Copy)]
 #[repr(C, align(16))]
-pub(super) struct PairBlockX8 {
+pub(crate) struct PairBlockX8 {
     /// The vector of group `k` (values `8k..8k + 8`) and rows `2p, 2p + 1` at byte
     /// `16 * (PAIRS * k + p)`: `[row 2p: 8 bytes][row 2p + 1: 8 bytes]`.
     qs: [i8; 32 * TILE_M],
@@ -60,7 +58,7 @@ pub(super) struct PairBlockX8 {
 /// The `smmla` micro-kernel as a [`RowTile`] for tiles of 2..=8 rows: sums
 /// `[[float32x4_t; 2]; PAIRS]`, `[ap][wp]` = the 2x2 block of activation pair `ap` and
 /// weight pair `wp`.
-struct MmlaTile;
+pub(crate) struct MmlaTile;
 
 impl MmlaTile {
     /// [`RowTile::run`] for `AP` activation row pairs.
@@ -215,116 +213,4 @@ impl<F: Format> RowTile<F> for MmlaTile {
             }
         }
     }
-}
-
-/// The whole product of the kernel contract ([`crate::matmul`]): `smmla` tiles of 2..=8
-/// rows, and the dotprod tile for a single row (m == 1, or the last row of m = 8t + 1).
-///
-/// # Safety
-/// The CPU must support FEAT_I8MM (with NEON and dotprod). (Shapes are checked: a slice
-/// too short panics.)
-#[inline]
-#[target_feature(enable = "neon,dotprod,i8mm")]
-unsafe fn gemm<F: Format>(
-    w: &[F::Panel],
-    kb: usize,
-    a: &[F::Act],
-    m: usize,
-    out: &mut [f32],
-    ldo: usize,
-) {
-    let single = m % TILE_M == 1;
-    let tiled = if single { m - 1 } else { m };
-    // SAFETY: the caller guarantees i8mm; the heights `MmlaTile` sees are 8 and a tail of
-    // 2..=7; the last single row goes to `DotTile` (i8mm cores have dotprod), with `a`
-    // and `out` offset to that row.
-    unsafe {
-        driver::gemm::<F, MmlaTile>(w, kb, a, tiled, out, ldo);
-        if single {
-            let (a, out) = (&a[tiled * kb..], &mut out[tiled * ldo..]);
-            driver::gemm::<F, DotTile>(w, kb, a, 1, out, ldo);
-        }
-    }
-}
-
-/// Q8_0 panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ8_0Fn`]; `m == 1` runs the
-/// dotprod tile.
-///
-/// # Safety
-/// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
-#[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q8_0x4x8_q8_0x4_4x8_i8mm(
-    w: &[BlockQ8_0x4],
-    kb: usize,
-    a: &[BlockQ8_0],
-    m: usize,
-    out: &mut [f32],
-    ldo: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe { gemm::<Q8_0>(w, kb, a, m, out, ldo) }
-}
-
-/// Q4_0 panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ4_0Fn`]; `m == 1` runs the
-/// dotprod tile.
-///
-/// # Safety
-/// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
-#[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q4_0x4x8_q8_0x4_4x8_i8mm(
-    w: &[BlockQ4_0x4],
-    kb: usize,
-    a: &[BlockQ8_0],
-    m: usize,
-    out: &mut [f32],
-    ldo: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe { gemm::<Q4_0>(w, kb, a, m, out, ldo) }
-}
-
-/// Q4_1 panels x Q8_1 activations, see [`crate::matmul::contract::GemmQ4_1Fn`]; `m == 1` runs the
-/// dotprod tile.
-///
-/// # Safety
-/// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
-#[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q4_1x4x8_q8_1x4_4x8_i8mm(
-    w: &[BlockQ4_1x4],
-    kb: usize,
-    a: &[BlockQ8_1],
-    m: usize,
-    out: &mut [f32],
-    ldo: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe { gemm::<Q4_1>(w, kb, a, m, out, ldo) }
-}
-
-/// Q6_K panels x Q8_0 activations, see [`crate::matmul::contract::GemmQ6KFn`]; `m == 1` runs the
-/// dotprod tile.
-///
-/// # Safety
-/// The CPU must support FEAT_I8MM (with NEON and dotprod); slices as in the contract.
-#[target_feature(enable = "neon,dotprod,i8mm")]
-pub(super) unsafe fn gemm_q6_kx4x8_q8_0x4_4x8_i8mm(
-    w: &[BlockQ6Kx4],
-    kb: usize,
-    a: &[BlockQ8_0],
-    m: usize,
-    out: &mut [f32],
-    ldo: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe { gemm::<Q6K>(w, kb, a, m, out, ldo) }
-}
-
-/// Installs the i8mm kernels over the dotprod table (the table is only built for a tier
-/// the CPU supports, and i8mm is only detected together with dotprod): tiles of 4 weight
-/// rows x 8 activation rows; GEMV (one activation row) runs the dotprod tile.
-pub(crate) fn install(table: &mut KernelTable) {
-    table.q8_0 = kernel!(gemm_q8_0x4x8_q8_0x4_4x8_i8mm, 4 x 8, gemv 4);
-    table.q4_0 = kernel!(gemm_q4_0x4x8_q8_0x4_4x8_i8mm, 4 x 8, gemv 4);
-    table.q4_1 = kernel!(gemm_q4_1x4x8_q8_1x4_4x8_i8mm, 4 x 8, gemv 4);
-    table.q6_k = kernel!(gemm_q6_kx4x8_q8_0x4_4x8_i8mm, 4 x 8, gemv 4);
 }

@@ -60,6 +60,13 @@ impl Format for Q6K {
         Q8_0::act_qs(a)
     }
 
+    const ACT_SCALES: usize = Q8_0::ACT_SCALES;
+
+    #[inline]
+    fn act_scale_bits(a: &BlockQ8_0) -> [u16; 2] {
+        Q8_0::act_scale_bits(a)
+    }
+
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn row_scales(p: &BlockQ6Kx4) -> SubScales {

@@ -48,6 +48,13 @@ impl Format for Q4_0 {
         &a.qs
     }
 
+    const ACT_SCALES: usize = 1;
+
+    #[inline]
+    fn act_scale_bits(a: &BlockQ8_0) -> [u16; 2] {
+        [a.d, 0]
+    }
+
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn row_scales(p: &BlockQ4_0x4) -> float32x4_t {

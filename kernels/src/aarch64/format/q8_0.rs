@@ -30,6 +30,13 @@ impl Format for Q8_0 {
         &a.qs
     }
 
+    const ACT_SCALES: usize = 1;
+
+    #[inline]
+    fn act_scale_bits(a: &BlockQ8_0) -> [u16; 2] {
+        [a.d, 0]
+    }
+
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn row_scales(p: &BlockQ8_0x4) -> float32x4_t {

@@ -10,7 +10,7 @@
 use core::mem::MaybeUninit;
 use core::ops::Range;
 
-use super::Format;
+use super::format::Format;
 use crate::pack::PANEL_ROWS;
 
 /// The most activation rows a tile has (the i8mm tile; dotprod tiles have 4).

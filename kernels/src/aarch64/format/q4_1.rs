@@ -57,6 +57,13 @@ impl Format for Q4_1 {
         &a.qs
     }
 
+    const ACT_SCALES: usize = 2;
+
+    #[inline]
+    fn act_scale_bits(a: &BlockQ8_1) -> [u16; 2] {
+        [a.d, a.s]
+    }
+
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn row_scales(p: &BlockQ4_1x4) -> Affine {

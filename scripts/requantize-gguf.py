@@ -6,7 +6,11 @@ from Q4_1 codes is not the quality of one made from the original floats, but it 
 same bytes and runs the same kernels. Never commit the output (models/ is git-ignored).
 
     python3 scripts/requantize-gguf.py models/SmolLM2-135M-Instruct.Q4_1.gguf Q4_0 \\
-        models/SmolLM2-135M-Instruct.Q4_0.gguf
+        models/SmolLM2-135M-Instruct.Q4_0-ggufpy.gguf
+
+The names models/SmolLM2-135M-Instruct.<TYPE>.gguf belong to the files that
+scripts/compare-llamacpp.py makes with llama.cpp's llama-quantize (and uses as they are
+when present): write this script's output under another name.
 """
 import sys
 import numpy as np

@@ -30,6 +30,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "host tests"
 cargo test --workspace
+# Every bench (kernels/benches/, the end-to-end benches/) compiles and links; built in the
+# test profile on the libraries the tests just built (seconds), not in the bench profile (a
+# whole release build). Running them is for an idle machine, never CI.
+cargo test --workspace --benches --no-run
 done_with target/debug
 
 # The kernel and model tests under AddressSanitizer (nightly; about 8 minutes here).

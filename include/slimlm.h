@@ -227,6 +227,9 @@ slimlm_status slimlm_sampler_sample(slimlm_sampler *sampler, const float *logits
  *   Q4_0 (18 bytes): uint16_t d; uint8_t qs[16]: value i < 16 is the low nibble of
  *                    qs[i], value i + 16 its high nibble.            x = (nibble - 8) * d
  *   Q4_1 (20 bytes): uint16_t d; uint16_t m; uint8_t qs[16] as Q4_0.  x = nibble * d + m
+ *   Q5_0 (22 bytes): uint16_t d; uint8_t qh[4]: bit i of the little-endian uint32 is
+ *                    bit 4 of value i's code; uint8_t qs[16]: the low 4 bits, as Q4_0.
+ *                                                                     x = (code - 16) * d
  *   Q4_K (144 bytes, 256 values): ggml's block_q4_K (uint16_t d, dmin; uint8_t
  *                    scales[12]; uint8_t qs[128]); rows of Q4_K weights hold a multiple
  *                    of 256 values.
@@ -241,6 +244,7 @@ slimlm_status slimlm_sampler_sample(slimlm_sampler *sampler, const float *logits
 enum {
     SLIMLM_TYPE_Q4_0 = 2,
     SLIMLM_TYPE_Q4_1 = 3,
+    SLIMLM_TYPE_Q5_0 = 6,
     SLIMLM_TYPE_Q8_0 = 8,
     SLIMLM_TYPE_Q8_1 = 9,
     SLIMLM_TYPE_Q4_K = 12,
@@ -255,7 +259,7 @@ slimlm_status slimlm_kernels_isa(const char **name);
 /* Quantizes n floats (a multiple of 32) to n / 32 activation blocks, bit for bit ggml's
    quantize_row_q8_0_ref / quantize_row_q8_1_ref. `out` (any alignment) must hold at
    least out_size >= n / 32 * 34 (Q8_0) or * 36 (Q8_1) bytes. Q8_0 activations go with
-   Q4_0, Q8_0 and Q6_K weights, Q8_1 with Q4_1 and Q4_K weights. */
+   Q4_0, Q5_0, Q8_0 and Q6_K weights, Q8_1 with Q4_1 and Q4_K weights. */
 slimlm_status slimlm_quantize_q8_0(const float *x, size_t n, void *out, size_t out_size);
 slimlm_status slimlm_quantize_q8_1(const float *x, size_t n, void *out, size_t out_size);
 
@@ -266,11 +270,13 @@ slimlm_status slimlm_quantize_q8_1(const float *x, size_t n, void *out, size_t o
 typedef struct slimlm_packed_weights slimlm_packed_weights;
 
 /* Repacks `size` bytes at `data` (any alignment; not referenced after the call) holding
-   a rows x cols matrix of `type` (SLIMLM_TYPE_Q4_0, _Q4_1, _Q8_0, _Q4_K or _Q6_K; other types:
-   SLIMLM_ERR_UNSUPPORTED) into *out. size must equal rows * cols / block values * block
-   bytes. Q4_K weights become Q4_1 panels losslessly (each sub-block of 32 a Q4_1 block
-   with f32 scales) and take Q8_1 activations; Q6_K panels keep the 6-bit codes and
-   scales (unpacked to bytes) and take Q8_0 activations. */
+   a rows x cols matrix of `type` (SLIMLM_TYPE_Q4_0, _Q4_1, _Q5_0, _Q8_0, _Q4_K or _Q6_K;
+   other types: SLIMLM_ERR_UNSUPPORTED) into *out. size must equal rows * cols / block
+   values * block bytes. Q4_K weights become Q4_1 panels losslessly (each sub-block of 32
+   a Q4_1 block with f32 scales) and take Q8_1 activations; Q5_0 weights become Q8_0
+   panels losslessly (quants code - 16, same d; 9 bits per weight) and take Q8_0
+   activations; Q6_K panels keep the 6-bit codes and scales (unpacked to bytes) and take
+   Q8_0 activations. */
 slimlm_status slimlm_pack_weights(uint32_t type, const void *data, size_t size, size_t rows,
                                   size_t cols, slimlm_packed_weights **out);
 

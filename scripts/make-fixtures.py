@@ -22,6 +22,12 @@ Sections (one function each, registered in SECTIONS; add new families the same w
       Q8_0 blocks quantized by gguf from seeded random data with extremes; random raw
       Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K blocks (gguf-py has no Q4_K / Q6_K quantizer, and
       raw bytes reach every code, scale and -128 anyway); F16 and BF16 bit patterns.
+      Q5_0 / Q5_1 / Q5_K (drawn after everything else, so the older cases keep their
+      bytes): the real attn_norm and the synthetic blocks plus the Q5 rounding ties
+      through gguf's Q5_0 / Q5_1 quantizers and back; random raw Q5_0 / Q5_1 / Q5_K blocks
+      with signed, zero, subnormal and extreme f16 scales; blocks holding every 5-bit code
+      at such scales (gguf-py has no Q5_K quantizer, so Q5_K is decode-only); Q5_0 with
+      non-finite scales.
 """
 
 from __future__ import annotations
@@ -52,8 +58,11 @@ TYPE_NAMES = {
     T.BF16: "BF16",
     T.Q4_0: "Q4_0",
     T.Q4_1: "Q4_1",
+    T.Q5_0: "Q5_0",
+    T.Q5_1: "Q5_1",
     T.Q8_0: "Q8_0",
     T.Q4_K: "Q4_K",
+    T.Q5_K: "Q5_K",
     T.Q6_K: "Q6_K",
 }
 
@@ -169,6 +178,9 @@ def raw_blocks(rng: np.random.Generator, qtype: T, n: int) -> bytes:
         T.Q4_1: [(0, False), (2, True)],
         T.Q4_K: [(0, False), (2, False)],
         T.Q6_K: [(208, True)],
+        T.Q5_0: [(0, True)],
+        T.Q5_1: [(0, True), (2, True)],
+        T.Q5_K: [(0, True), (2, True)],
     }[qtype]
     for off, signed in fields:
         b[:, off : off + 2] = random_f16_scales(rng, n, signed).view(np.uint8).reshape(n, 2)
@@ -229,6 +241,8 @@ def make_formats(model: Path) -> None:
     w.dequantize("bf16_patterns", T.BF16, pats[pick].astype("<u2").tobytes())
     w.quantize("f32_to_bf16", T.BF16, f32_for_bf16(rng))
 
+    make_q5_cases(w, rng, norm, x)
+
     w.finish(
         [
             "Outside-oracle fixtures for the block formats, written by",
@@ -239,6 +253,84 @@ def make_formats(model: Path) -> None:
             "",
         ]
     )
+
+
+def q5_ties() -> np.ndarray:
+    """Blocks whose Q5 codes fall on exact rounding ties: Q5_0 with max -16 (d = 1, so
+    x + 16.5 lands on integers) and Q5_1 with min 0, max 31 (d = 1, (x - min) + 0.5)."""
+    q5_0 = np.concatenate([[-16.0], np.arange(-15.5, 15.5, 1.0)])
+    q5_1 = np.concatenate([[0.0, 31.0], np.arange(30) * 0.5])
+    return np.concatenate([q5_0, q5_1]).astype(np.float32)
+
+
+def pack_five_bit(codes: np.ndarray) -> tuple[bytes, bytes]:
+    """32 codes (0..31) as Q5_0 / Q5_1's (qh, qs): bit 4 of code i in bit i of the
+    little-endian u32 qh, the low nibbles of codes j and j + 16 in byte j of qs."""
+    codes = np.asarray(codes, dtype=np.uint32)
+    qh = int(np.sum(((codes >> 4) & 1) << np.arange(32, dtype=np.uint32)))
+    qs = (codes[:16] & 0x0F) | ((codes[16:] & 0x0F) << 4)
+    return qh.to_bytes(4, "little"), qs.astype(np.uint8).tobytes()
+
+
+def every_code_q5_k(d: int, dmin: int, rot: int) -> bytes:
+    """One Q5_K block whose element i has code (i + rot) % 32 and whose 6-bit scales and
+    mins run through 0, 1, 62, 63 and a few between (ggml's layout: element 64c + l low
+    nibble of qs[32c + l] and bit 2c of qh[l]; 64c + 32 + l high nibble and bit 2c + 1)."""
+    codes = (np.arange(256) + rot) % 32
+    qs = np.zeros(128, np.uint8)
+    qh = np.zeros(32, np.uint8)
+    for c in range(4):
+        for l in range(32):
+            lo, hi = codes[64 * c + l], codes[64 * c + 32 + l]
+            qs[32 * c + l] = (lo & 0x0F) | ((hi & 0x0F) << 4)
+            qh[l] |= ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1))
+    sc = [0, 1, 63, 62, 31, 32, 17, 45]
+    mn = [63, 0, 1, 62, 32, 31, 45, 17]
+    scales = np.zeros(12, np.uint8)
+    for j in range(8):  # ggml's quantize_row_q4_K_ref / q5_K packing
+        if j < 4:
+            scales[j] = sc[j]
+            scales[j + 4] = mn[j]
+        else:
+            scales[j + 4] = (sc[j] & 0x0F) | ((mn[j] & 0x0F) << 4)
+            scales[j - 4] |= (sc[j] >> 4) << 6
+            scales[j] |= (mn[j] >> 4) << 6
+    head = np.array([d, dmin], "<u2").tobytes()
+    return head + scales.tobytes() + qh.tobytes() + qs.tobytes()
+
+
+def make_q5_cases(w: CaseWriter, rng: np.random.Generator, norm: np.ndarray, x: np.ndarray) -> None:
+    """Q5_0 / Q5_1 / Q5_K cases (see the module docs); every draw here comes after the
+    older cases' draws."""
+    x5 = np.concatenate([x, q5_ties()])
+    for qtype in (T.Q5_0, T.Q5_1):
+        tag = TYPE_NAMES[qtype].lower()
+        w.quantize(f"real_attn_norm_to_{tag}", qtype, norm)
+        raw = w.quantize(f"synth_to_{tag}", qtype, x5)
+        w.dequantize(f"synth_{tag}", qtype, raw)
+    for qtype, n in ((T.Q5_0, 48), (T.Q5_1, 48), (T.Q5_K, 24)):
+        w.dequantize(f"raw_{TYPE_NAMES[qtype].lower()}", qtype, raw_blocks(rng, qtype, n))
+    # Every code 0..31 in order (and reversed), at extreme, negative, subnormal and zero
+    # scales; Q5_1 with minimums of either sign.
+    up, down = np.arange(32), 31 - np.arange(32)
+    scales = [0x3C00, 0xBC00, 0x7BFF, 0xFBFF, 0x0400, 0x0001, 0x8001, 0x0000]
+    q5_0 = b""
+    q5_1 = b""
+    for k, d in enumerate(scales):
+        qh, qs = pack_five_bit(up if k % 2 == 0 else down)
+        q5_0 += np.array([d], "<u2").tobytes() + qh + qs
+        m = scales[(k + 3) % len(scales)]
+        q5_1 += np.array([d, m], "<u2").tobytes() + qh + qs
+    w.dequantize("every_code_q5_0", T.Q5_0, q5_0)
+    w.dequantize("every_code_q5_1", T.Q5_1, q5_1)
+    q5_k = b"".join(
+        every_code_q5_k(d, scales[(k + 5) % len(scales)], k) for k, d in enumerate(scales)
+    )
+    w.dequantize("every_code_q5_k", T.Q5_K, q5_k)
+    # Non-finite f16 scales: inf * code and inf * 0 (NaN) in the decoder.
+    special = rng.integers(0, 256, (4, 22), dtype=np.uint8)
+    special[:, 0:2] = np.array([0x7C00, 0xFC00, 0x7E00, 0xFBFF], "<u2").view(np.uint8).reshape(4, 2)
+    w.dequantize("raw_q5_0_nonfinite_scales", T.Q5_0, special.tobytes())
 
 
 def f32_for_f16(rng: np.random.Generator) -> np.ndarray:

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use cli::common::{print_stdout, DEFAULT_MODEL};
 use slimlm::gguf::{render_info, GgufFile};
+use slimlm::model::weights::render_support;
 
 #[derive(Parser)]
 #[command(
@@ -68,9 +69,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// `slimlm info`: open (and so fully validate) the model, print [`render_info`].
+/// `slimlm info`: open (and so fully validate) the model, print [`render_info`] and how
+/// slimlm computes with each tensor type ([`render_support`]).
 fn info(args: &InfoArgs) -> Result<(), Box<dyn Error>> {
     let file = GgufFile::open(&args.model)?;
-    let text = format!("file: {}\n{}", args.model.display(), render_info(&file));
+    let text = format!(
+        "file: {}\n{}{}",
+        args.model.display(),
+        render_info(&file),
+        render_support(&file)
+    );
     print_stdout(&text)
 }

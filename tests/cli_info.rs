@@ -70,6 +70,10 @@ fn describes_the_real_model() {
         "  F32         61 tensors",
         "  Q8_0         1 tensors",
         "134515008 parameters",
+        "slimlm support:\n",
+        "  F32     supported: float matrices and vectors\n",
+        "  Q4_1    supported: matrices as Q4_1 panels\n",
+        "  Q8_0    supported: matrices as Q8_0 panels\n",
     ] {
         assert!(stdout.contains(want), "{want:?} not in:\n{stdout}");
     }

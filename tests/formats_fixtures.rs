@@ -165,8 +165,11 @@ fn fixtures_cover_every_decoder_and_quantizer() {
         GgmlType::BF16,
         GgmlType::Q4_0,
         GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
         GgmlType::Q8_0,
         GgmlType::Q4K,
+        GgmlType::Q5K,
         GgmlType::Q6K,
     ] {
         assert!(has("dequantize", ty), "no dequantize fixture for {ty}");
@@ -176,6 +179,8 @@ fn fixtures_cover_every_decoder_and_quantizer() {
         GgmlType::BF16,
         GgmlType::Q4_0,
         GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
         GgmlType::Q8_0,
     ] {
         assert!(has("quantize", ty), "no quantize fixture for {ty}");

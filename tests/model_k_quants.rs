@@ -1,23 +1,31 @@
-//! K-quant weights end to end: SmolLM2-135M with its `ffn_down` matrices (1536 inputs,
-//! the only ones whose rows are whole 256-value super-blocks) requantized from Q4_1, even
-//! layers to Q4_K and odd layers to Q6_K (the mix of llama.cpp's Q4_K_M files). Q4_K runs
-//! on the Q4_1 panel kernels (a lossless repack), Q6_K on its own panels; every tier must
-//! reproduce the scalar tier's logits bit for bit, as for the original file; under qemu
-//! this checks each ARM tier's K-quant paths.
+//! K-quant and Q5_0 weights end to end, the types of llama.cpp's Q4_K_M files:
 //!
-//! The quantizers here are plain min/max ones written for this test (not ggml's iterative
-//! `make_qkx2_quants` / `make_qx_quants`): the test needs valid K-quant data, not the
-//! best.
+//! - SmolLM2-135M with its `ffn_down` matrices (1536 inputs, the only ones whose rows are
+//!   whole 256-value super-blocks) requantized from Q4_1, even layers to Q4_K and odd
+//!   layers to Q6_K. Q4_K runs on the Q4_1 panel kernels (a lossless repack), Q6_K on its
+//!   own panels.
+//! - SmolLM2-135M with every attention and feed-forward matrix requantized to Q5_0 (what
+//!   llama.cpp's Q4_K_M stores where a row is not whole super-blocks), by ggml's reference
+//!   quantizer (`BlockQ5_0::quantize`). Q5_0 runs on the Q8_0 panel kernels (a lossless
+//!   repack).
+//!
+//! Every tier must reproduce the scalar tier's logits bit for bit, as for the original
+//! file; under qemu this checks each ARM tier's paths.
+//!
+//! The K-quant quantizers here are plain min/max ones written for this test (not ggml's
+//! iterative `make_qkx2_quants` / `make_qx_quants`): the test needs valid K-quant data,
+//! not the best.
 
 #[path = "common/model.rs"]
 mod model;
 
 use std::sync::Arc;
 
-use slimlm::gguf::{GgufFile, GgufWriter};
+use slimlm::gguf::{GgufFile, GgufWriter, TensorInfo};
 use slimlm::kernels::dispatch::Isa;
 use slimlm::kernels::formats::{
-    dequantize_row, f16_to_f32, f32_to_f16, pack_scale_min_k4, BlockQ4K, BlockQ6K, GgmlType,
+    dequantize_row, f16_to_f32, f32_to_f16, pack_scale_min_k4, BlockQ4K, BlockQ5_0, BlockQ6K,
+    GgmlType, QuantizeBlock,
 };
 use slimlm::model::{LoadOptions, Model};
 use slimlm::runtime::sampler::argmax;
@@ -110,9 +118,13 @@ fn quantize_q6_k(x: &[f32]) -> BlockQ6K {
     BlockQ6K { ql, qh, scales, d }
 }
 
-/// The real model with its `ffn_down` matrices as Q4_K (even layers) and Q6_K (odd), in
-/// memory.
-fn k_quant_model() -> Arc<GgufFile> {
+/// The real model, in memory, with the tensors `requantize` picks replaced: it gets
+/// each tensor and its values decoded to f32 and returns the new type and bytes, or
+/// `None` to keep the tensor as it is. Returns the file and the number replaced.
+fn requantized_model(
+    requantize: impl Fn(&TensorInfo, &[f32]) -> Option<(GgmlType, Vec<u8>)>,
+    wanted: impl Fn(&TensorInfo) -> bool,
+) -> (Arc<GgufFile>, usize) {
     let src = GgufFile::open(model::real_model_path()).unwrap();
     let mut w = GgufWriter::new().alignment(src.alignment() as u32);
     for (key, value) in src.metadata() {
@@ -123,27 +135,62 @@ fn k_quant_model() -> Arc<GgufFile> {
     let mut requantized = 0;
     for t in src.tensors() {
         let bytes = src.tensor_bytes(t);
-        if t.name.ends_with("ffn_down.weight") {
-            let cols = t.dims[0] as usize;
-            assert_eq!(cols % 256, 0, "{}", t.name);
+        let new = wanted(t).then(|| {
             let mut values = vec![0.0f32; t.dims.iter().product::<u64>() as usize];
             dequantize_row(t.ggml_type, bytes, &mut values).unwrap();
+            requantize(t, &values)
+        });
+        match new.flatten() {
+            Some((ty, data)) => {
+                w = w.tensor(t.name.clone(), &t.dims, ty, data);
+                requantized += 1;
+            }
+            None => w = w.tensor(t.name.clone(), &t.dims, t.ggml_type, bytes.to_vec()),
+        }
+    }
+    (
+        Arc::new(GgufFile::from_bytes(w.to_bytes()).unwrap()),
+        requantized,
+    )
+}
+
+/// The real model with its `ffn_down` matrices as Q4_K (even layers) and Q6_K (odd), in
+/// memory.
+fn k_quant_model() -> Arc<GgufFile> {
+    let (file, requantized) = requantized_model(
+        |t, values| {
+            assert_eq!(t.dims[0] % 256, 0, "{}", t.name);
             let layer: usize = t.name.split('.').nth(1).unwrap().parse().unwrap();
-            let (ty, data) = if layer.is_multiple_of(2) {
+            Some(if layer.is_multiple_of(2) {
                 let blocks: Vec<BlockQ4K> = values.chunks_exact(256).map(quantize_q4_k).collect();
                 (GgmlType::Q4K, bytemuck::cast_slice(&blocks).to_vec())
             } else {
                 let blocks: Vec<BlockQ6K> = values.chunks_exact(256).map(quantize_q6_k).collect();
                 (GgmlType::Q6K, bytemuck::cast_slice(&blocks).to_vec())
-            };
-            w = w.tensor(t.name.clone(), &t.dims, ty, data);
-            requantized += 1;
-        } else {
-            w = w.tensor(t.name.clone(), &t.dims, t.ggml_type, bytes.to_vec());
-        }
-    }
+            })
+        },
+        |t| t.name.ends_with("ffn_down.weight"),
+    );
     assert_eq!(requantized, 30, "one ffn_down per layer");
-    Arc::new(GgufFile::from_bytes(w.to_bytes()).unwrap())
+    file
+}
+
+/// The real model with every attention and feed-forward matrix (7 per layer) as Q5_0,
+/// quantized by ggml's reference quantizer, in memory.
+fn q5_0_model() -> Arc<GgufFile> {
+    let (file, requantized) = requantized_model(
+        |_, values| {
+            let blocks: Vec<BlockQ5_0> = values.chunks_exact(32).map(BlockQ5_0::quantize).collect();
+            Some((GgmlType::Q5_0, bytemuck::cast_slice(&blocks).to_vec()))
+        },
+        |t| t.name.starts_with("blk.") && t.dims.len() == 2,
+    );
+    assert_eq!(
+        requantized,
+        30 * 7,
+        "attn_q/k/v/output and ffn_gate/up/down per layer"
+    );
+    file
 }
 
 /// Greedy tokens and the last logits of `file` on the tier `isa`.
@@ -168,9 +215,12 @@ fn greedy(file: &Arc<GgufFile>, isa: Isa) -> (Vec<u32>, Vec<f32>, Model) {
     (out, logits, m)
 }
 
-/// The kernel the model's report names for `ty`.
-fn kernel_of(m: &Model, ty: GgmlType) -> &'static str {
-    m.kernel_report().iter().find(|(t, _)| *t == ty).unwrap().1
+/// Which kernel serves each weight type ([`Model::kernel_report`]).
+type Report = Vec<(GgmlType, &'static str)>;
+
+/// The kernel `report` names for `ty`.
+fn kernel_of(report: &[(GgmlType, &'static str)], ty: GgmlType) -> &'static str {
+    report.iter().find(|(t, _)| *t == ty).unwrap().1
 }
 
 #[test]
@@ -178,18 +228,65 @@ fn k_quant_weights_run_on_the_panel_kernels_of_every_tier() {
     let file = k_quant_model();
     let (scalar_tokens, scalar_logits, m) = greedy(&file, Isa::Scalar);
     assert_eq!(
-        kernel_of(&m, GgmlType::Q4K),
-        kernel_of(&m, GgmlType::Q4_1),
+        kernel_of(m.kernel_report(), GgmlType::Q4K),
+        kernel_of(m.kernel_report(), GgmlType::Q4_1),
         "Q4_K is served by the Q4_1 panel kernel"
     );
     assert_eq!(
-        kernel_of(&m, GgmlType::Q6K),
+        kernel_of(m.kernel_report(), GgmlType::Q6K),
         "gemm_q6_kx4x8_q8_0_4x1_scalar"
     );
     // Requantizing ffn_down costs some accuracy but not the answer.
     let text = m.tokenizer.decode(&scalar_tokens).unwrap();
     assert!(text.contains("Paris"), "{text:?}");
 
+    for (isa, tokens, logits, report) in other_tiers(&file) {
+        let (q4_k, q6_k) = (
+            kernel_of(&report, GgmlType::Q4K),
+            kernel_of(&report, GgmlType::Q6K),
+        );
+        eprintln!("{isa}: {tokens:?}, Q4_K -> {q4_k}, Q6_K -> {q6_k}");
+        assert!(
+            q6_k.ends_with(isa.name()),
+            "{isa} runs Q6_K on {q6_k}, not on a kernel of its own tier"
+        );
+        assert_eq!(tokens, scalar_tokens, "{isa} greedy tokens");
+        assert!(
+            same_bits(&logits, &scalar_logits),
+            "{isa}: logits differ from the scalar tier's"
+        );
+    }
+}
+
+#[test]
+fn q5_0_weights_run_on_the_q8_0_panel_kernels_of_every_tier() {
+    let file = q5_0_model();
+    let (scalar_tokens, scalar_logits, m) = greedy(&file, Isa::Scalar);
+    assert_eq!(
+        kernel_of(m.kernel_report(), GgmlType::Q5_0),
+        kernel_of(m.kernel_report(), GgmlType::Q8_0),
+        "Q5_0 is served by the Q8_0 panel kernel"
+    );
+    let text = m.tokenizer.decode(&scalar_tokens).unwrap();
+    assert!(text.contains("Paris"), "{text:?}");
+    for (isa, tokens, logits, report) in other_tiers(&file) {
+        let q5_0 = kernel_of(&report, GgmlType::Q5_0);
+        eprintln!("{isa}: {tokens:?}, Q5_0 -> {q5_0}");
+        assert!(
+            q5_0.ends_with(isa.name()),
+            "{isa} runs Q5_0 on {q5_0}, not on a kernel of its own tier"
+        );
+        assert_eq!(tokens, scalar_tokens, "{isa} greedy tokens");
+        assert!(
+            same_bits(&logits, &scalar_logits),
+            "{isa}: logits differ from the scalar tier's"
+        );
+    }
+}
+
+/// [`greedy`] on every tier but the scalar one that this CPU runs (one model loaded at a
+/// time); under qemu `SLIMLM_EXPECT_ISA` must be among them.
+fn other_tiers(file: &Arc<GgufFile>) -> Vec<(Isa, Vec<u32>, Vec<f32>, Report)> {
     let tiers: Vec<Isa> = Isa::ALL
         .into_iter()
         .filter(|isa| *isa != Isa::Scalar && isa.is_available())
@@ -200,23 +297,17 @@ fn k_quant_weights_run_on_the_panel_kernels_of_every_tier() {
             "tier {expected} must be among the tested ones: {tiers:?}"
         );
     }
-    for isa in tiers {
-        let (tokens, logits, m) = greedy(&file, isa);
-        let (q4_k, q6_k) = (kernel_of(&m, GgmlType::Q4K), kernel_of(&m, GgmlType::Q6K));
-        eprintln!("{isa}: {tokens:?}, Q4_K -> {q4_k}, Q6_K -> {q6_k}");
-        assert!(
-            q6_k.ends_with(isa.name()),
-            "{isa} runs Q6_K on {q6_k}, not on a kernel of its own tier"
-        );
-        assert_eq!(tokens, scalar_tokens, "{isa} greedy tokens");
-        assert!(
-            logits
-                .iter()
-                .zip(&scalar_logits)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{isa}: logits differ from the scalar tier's"
-        );
-    }
+    tiers
+        .into_iter()
+        .map(|isa| {
+            let (tokens, logits, m) = greedy(file, isa);
+            (isa, tokens, logits, m.kernel_report().to_vec())
+        })
+        .collect()
+}
+
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 /// The test quantizers decode back to their input within half a step (plus the rounding

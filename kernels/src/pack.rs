@@ -27,6 +27,14 @@
 //! results differ from llama.cpp's only by activation rounding). The panels take 6 bits
 //! per weight instead of Q4_K's 4.5.
 //!
+//! Q5_0 weights become Q8_0 panels, losslessly: `code - 16` (-16..=15) is an int8 quant
+//! and the f16 `d` is the same, so a Q5_0 block is exactly a Q8_0 block
+//! ([`BlockQ5_0::quants`]), and the Q8_0 kernels compute `dot_q5_0_q8_0` bit for bit.
+//! A stopgap until Q5 panels of their own: Q8_0 panels take 9 bits per weight in
+//! memory (144 bytes per 4 x 32 values, f32 scales included; a Q8_0 file block is 8.5)
+//! where Q5_0 takes 5.5, so these matrices cost 1.64x their file size. Q5_1 and Q5_K have no lossless panel yet: their 5-bit codes do not fit the
+//! nibbles of Q4_1 panels, and the int8 panels (Q8_0, Q6_K) carry no per-block minimum.
+//!
 //! Q6_K panels ([`BlockQ6Kx4`]) hold, per K block of 32 and row, the signed quants
 //! `code - 32` as int8 in the Q8_0 layout, the two int8 scales of the block's two
 //! sub-blocks of 16, and the super-block's `d` as f32: `x = d * sc * q` exactly as ggml
@@ -38,7 +46,8 @@ use alloc::vec::Vec;
 use bytemuck::{Pod, Zeroable};
 
 use crate::formats::{
-    f16_to_f32, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, FormatError, GgmlType,
+    f16_to_f32, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8_0, FormatError,
+    GgmlType,
 };
 
 /// Weight rows per panel.
@@ -110,7 +119,8 @@ pub enum PanelData {
 pub struct PackedMatrix {
     pub rows: usize,
     pub cols: usize,
-    /// The GGUF type the panels were made from (Q4_K for Q4_1 panels of Q4_K weights).
+    /// The GGUF type the panels were made from (Q4_K for Q4_1 panels of Q4_K weights,
+    /// Q5_0 for Q8_0 panels of Q5_0 weights).
     pub source: GgmlType,
     pub data: PanelData,
 }
@@ -118,10 +128,20 @@ pub struct PackedMatrix {
 impl PackedMatrix {
     /// Whether [`PackedMatrix::pack`] accepts weights of this type.
     pub fn supports(ty: GgmlType) -> bool {
-        matches!(
-            ty,
-            GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q4K | GgmlType::Q6K
-        )
+        Self::panel_type(ty).is_some()
+    }
+
+    /// The panel format weights of type `ty` pack into (what [`PackedMatrix::ty`] will
+    /// say, and so which kernel and activations serve them), or `None` when they do not
+    /// pack: Q4_K becomes Q4_1 panels and Q5_0 Q8_0 panels (see the module docs).
+    pub fn panel_type(ty: GgmlType) -> Option<GgmlType> {
+        match ty {
+            GgmlType::Q8_0 | GgmlType::Q5_0 => Some(GgmlType::Q8_0),
+            GgmlType::Q4_0 => Some(GgmlType::Q4_0),
+            GgmlType::Q4_1 | GgmlType::Q4K => Some(GgmlType::Q4_1),
+            GgmlType::Q6K => Some(GgmlType::Q6K),
+            _ => None,
+        }
     }
 
     /// Repacks a row-major GGUF matrix (`rows` rows of `cols` values of type `ty`; the
@@ -134,6 +154,7 @@ impl PackedMatrix {
     ) -> Result<PackedMatrix, FormatError> {
         let data = match ty {
             GgmlType::Q8_0 => PanelData::Q8_0(pack_blocks(ty, bytes, rows, cols, pack_q8_0)?),
+            GgmlType::Q5_0 => PanelData::Q8_0(pack_blocks(ty, bytes, rows, cols, pack_q5_0)?),
             GgmlType::Q4_0 => PanelData::Q4_0(pack_blocks(ty, bytes, rows, cols, pack_q4_0)?),
             GgmlType::Q4_1 => PanelData::Q4_1(pack_blocks(ty, bytes, rows, cols, pack_q4_1)?),
             GgmlType::Q4K => PanelData::Q4_1(pack_blocks(ty, bytes, rows, cols, pack_q4_k)?),
@@ -148,8 +169,9 @@ impl PackedMatrix {
         })
     }
 
-    /// The panel format, which decides the kernel and the activations: Q8_0, Q4_0, Q4_1
-    /// (also for Q4_K weights; [`PackedMatrix::source`] keeps the GGUF type) or Q6_K.
+    /// The panel format, which decides the kernel and the activations: Q8_0 (also for
+    /// Q5_0 weights), Q4_0, Q4_1 (also for Q4_K weights) or Q6_K;
+    /// [`PackedMatrix::source`] keeps the GGUF type.
     pub fn ty(&self) -> GgmlType {
         match self.data {
             PanelData::Q8_0(_) => GgmlType::Q8_0,
@@ -234,6 +256,20 @@ fn pack_q8_0(src: &[BlockQ8_0; PANEL_ROWS], _: usize) -> BlockQ8_0x4 {
         for q in 0..4 {
             let at = group_offset(q, r);
             p.qs[at..at + 8].copy_from_slice(&block.qs[8 * q..8 * q + 8]);
+        }
+    }
+    p
+}
+
+/// 4 Q5_0 blocks as a Q8_0 panel block: the same `d`, quants `code - 16`.
+fn pack_q5_0(src: &[BlockQ5_0; PANEL_ROWS], _: usize) -> BlockQ8_0x4 {
+    let mut p = BlockQ8_0x4::zeroed();
+    for (r, block) in src.iter().enumerate() {
+        p.d[r] = f16_to_f32(block.d);
+        let quants = block.quants();
+        for q in 0..4 {
+            let at = group_offset(q, r);
+            p.qs[at..at + 8].copy_from_slice(&quants[8 * q..8 * q + 8]);
         }
     }
     p

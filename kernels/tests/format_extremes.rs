@@ -4,8 +4,8 @@
 
 use bytemuck::Zeroable;
 use slimlm_kernels::formats::{
-    f16_to_f32, pack_scale_min_k4, BlockFormat, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8K,
-    BlockQ8_0, BlockQ8_1, QuantizeBlock,
+    f16_to_f32, pack_scale_min_k4, BlockFormat, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K,
+    BlockQ5_0, BlockQ5_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, QuantizeBlock,
 };
 use slimlm_kernels::reference::dot::*;
 
@@ -330,4 +330,132 @@ fn q8_k_extreme_scales_do_not_panic() {
     let _ = BlockQ8_1::quantize(&x[..32]);
     let _ = BlockQ4_0::quantize(&x[..32]);
     let _ = BlockQ4_1::quantize(&x[..32]);
+}
+
+/// Codes 0..32 in element order as Q5_0 / Q5_1's (qh, qs), built the way ggml's
+/// quantizers pack them (`qh |= bit4(code j) << j`, `qs[j] = lo(j) | lo(j + 16) << 4`).
+fn q5_every_code() -> ([u8; 4], [u8; 16]) {
+    let mut qh = 0u32;
+    for j in 0..32u32 {
+        qh |= ((j & 0x10) >> 4) << j;
+    }
+    let qs = core::array::from_fn(|j| (j as u8 & 0x0f) | (((j as u8 + 16) & 0x0f) << 4));
+    (qh.to_le_bytes(), qs)
+}
+
+#[test]
+fn q5_0_and_q5_1_every_code_at_extreme_scales() {
+    let (qh, qs) = q5_every_code();
+    for d in [F16_MAX, F16_MIN_NORMAL, F16_MIN_SUB, F16_MAX | 0x8000, 0] {
+        let b = BlockQ5_0 { d, qh, qs };
+        assert_eq!(b.codes(), core::array::from_fn(|i| i as u8));
+        assert_eq!(b.quants(), core::array::from_fn(|i| i as i8 - 16));
+        for (i, &v) in decode(&b).iter().enumerate() {
+            let want = (i as f64 - 16.0) * f64::from(f16_to_f32(d));
+            assert_eq!(f64::from(v), want, "Q5_0 d {d:#06x} element {i}");
+        }
+        let m = F16_MIN_SUB | 0x8000;
+        let b = BlockQ5_1 { d, m, qh, qs };
+        for (i, &v) in decode(&b).iter().enumerate() {
+            assert_eq!(
+                v,
+                i as f32 * f16_to_f32(d) + f16_to_f32(m),
+                "Q5_1 element {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn q5_k_every_code_and_largest_block_sums() {
+    // Element 64c + l: low nibble of qs[32c + l], bit 2c of qh[l]; 64c + 32 + l: high
+    // nibble, bit 2c + 1 (ggml's quantize_row_q5_K_ref packing loop, by hand).
+    let code = |i: usize| (i % 32) as u8 ^ (((i / 32) as u8 & 1) * 31);
+    let mut qs = [0u8; 128];
+    let mut qh = [0u8; 32];
+    for c in 0..4 {
+        for l in 0..32 {
+            let (lo, hi) = (code(64 * c + l), code(64 * c + 32 + l));
+            qs[32 * c + l] = (lo & 0x0f) | ((hi & 0x0f) << 4);
+            qh[l] |= ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1));
+        }
+    }
+    let sc = [0, 1, 63, 62, 31, 32, 17, 45];
+    let mn = [63, 0, 1, 62, 32, 31, 45, 17];
+    let b = BlockQ5K {
+        d: F16_MIN_SUB,
+        dmin: F16_MAX,
+        scales: pack_scale_min_k4(&sc, &mn),
+        qh,
+        qs,
+    };
+    assert_eq!(b.codes(), core::array::from_fn(code));
+    let (d, dmin) = (f16_to_f32(b.d), f16_to_f32(b.dmin));
+    for (i, &v) in decode(&b).iter().enumerate() {
+        let j = i / 32;
+        let want = d * f32::from(sc[j]) * f32::from(code(i)) - dmin * f32::from(mn[j]);
+        assert_eq!(v, want, "element {i}");
+    }
+
+    let q8_neg = BlockQ8_0 {
+        d: 0x3c00,
+        qs: [-128; 32],
+    };
+    let q5_low = BlockQ5_0 {
+        d: 0x3c00,
+        qh: [0; 4],
+        qs: [0; 16],
+    }; // every code 0 -> -16
+    assert_eq!(q5_0_q8_0_block_sum(&q5_low, &q8_neg), 32 * 16 * 128);
+    assert_eq!(dot_q5_0_q8_0(&[q5_low], &[q8_neg]), 65_536.0);
+    let q5_top = BlockQ5_1 {
+        d: 0x3c00,
+        m: 0,
+        qh: [0xff; 4],
+        qs: [0xff; 16],
+    }; // every code 31
+    let a1 = BlockQ8_1 {
+        d: 0x3c00,
+        s: 0,
+        qs: [-128; 32],
+    };
+    assert_eq!(q5_1_q8_1_block_sum(&q5_top, &a1), -32 * 31 * 128);
+    let q8k = BlockQ8K {
+        d: 1.0,
+        qs: [-128; 256],
+        bsums: [-32768; 16], // not recomputed by the dot: i16 extremes must not overflow
+    };
+    let top = BlockQ5K {
+        d: 0x3c00,
+        dmin: 0x3c00,
+        scales: pack_scale_min_k4(&[63; 8], &[63; 8]),
+        qh: [0xff; 32],
+        qs: [0xff; 128],
+    };
+    let sums = q5_k_q8_k_block_sums(&top, &q8k);
+    assert_eq!(sums.scaled, -256 * 63 * 31 * 128);
+    assert_eq!(sums.mins, -16 * 63 * 32768);
+    assert_eq!(q5_k_q8_k_lanes(&top, &q8k), [-32 * 63 * 31 * 128; 8]);
+}
+
+#[test]
+fn q5_all_zero_blocks() {
+    let zeros = [0f32; 32];
+    // Q5_0: d = 0 / -16 is -0.0 (f16 0x8000), as in ggml; every code is 16 (bit 4 set).
+    let q5 = BlockQ5_0::quantize(&zeros);
+    assert_eq!(
+        q5,
+        BlockQ5_0 {
+            d: 0x8000,
+            qh: [0xff; 4],
+            qs: [0; 16]
+        }
+    );
+    assert!(decode(&q5).iter().all(|&v| v == 0.0));
+    let q51 = BlockQ5_1::quantize(&[-2.25; 32]);
+    assert_eq!(
+        (q51.d, f16_to_f32(q51.m), q51.qh, q51.qs),
+        (0, -2.25, [0; 4], [0; 16])
+    );
+    assert_eq!(decode(&q51), vec![-2.25; 32]);
 }

@@ -13,8 +13,8 @@ use common::values;
 use proptest::prelude::*;
 use slimlm_kernels::formats::{
     dequantize_blocks, dequantize_row, f16_to_f32, pack_scale_min_k4, quantize_blocks,
-    quantize_row, scale_min_k4, BlockFormat, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8K,
-    BlockQ8_0, BlockQ8_1, FormatError, GgmlType, QuantizeBlock,
+    quantize_row, scale_min_k4, BlockFormat, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0,
+    BlockQ5_1, BlockQ6K, BlockQ8K, BlockQ8_0, BlockQ8_1, FormatError, GgmlType, QuantizeBlock,
 };
 
 const F16_REL: f64 = 1.0 / 2048.0; // 2^-11: half an ulp of f16, relative
@@ -114,8 +114,66 @@ proptest! {
     }
 
     #[test]
+    fn q5_0_within_half_a_step_except_the_clamped_top(x in values(32 * 4)) {
+        let (blocks, y) = round_trip::<BlockQ5_0>(&x);
+        for ((xb, yb), b) in x.chunks(32).zip(y.chunks(32)).zip(&blocks) {
+            let max = xb.iter().fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+            let d = f64::from(max).abs() / 16.0;
+            let extra = 16.0 * (d * F16_REL + F16_SUB) + f64::from(max).abs() * SLACK;
+            for (i, (&v, &w)) in xb.iter().zip(yb).enumerate() {
+                // Values at the opposite end (x / d > 15.5 in code units) land on code 32,
+                // clamped to 31: up to one full step away.
+                let t = if max != 0.0 { -16.0 * f64::from(v) / f64::from(max) } else { 0.0 };
+                let step = if t > 15.5 { d } else { d / 2.0 };
+                prop_assert!((f64::from(v) - f64::from(w)).abs() <= step + extra, "{v} -> {w}");
+                // The first value of largest magnitude is exactly code 0.
+                if max != 0.0 && v == max && xb[..i].iter().all(|u| u.abs() < max.abs()) {
+                    prop_assert_eq!(b.codes()[i], 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn q5_1_within_half_a_step(x in values(32 * 4)) {
+        let (_, y) = round_trip::<BlockQ5_1>(&x);
+        for (xb, yb) in x.chunks(32).zip(y.chunks(32)) {
+            let min = xb.iter().fold(f64::MAX, |m, &v| m.min(f64::from(v)));
+            let max = xb.iter().fold(f64::MIN, |m, &v| m.max(f64::from(v)));
+            let d = (max - min) / 31.0;
+            let bound = d * (0.5 + 31.0 * F16_REL) + min.abs() * F16_REL + 32.0 * F16_SUB
+                + (max.abs() + min.abs()) * SLACK;
+            for (&v, &w) in xb.iter().zip(yb) {
+                prop_assert!((f64::from(v) - f64::from(w)).abs() <= bound, "{v} -> {w}");
+            }
+        }
+    }
+
+    /// The Q5_K sub-block view (f32 `d`, `m`, codes) gives ggml's decoded values bit for
+    /// bit, and the codes read per sub-block are those of the whole block.
+    #[test]
+    fn q5_k_sub_blocks_decode_exactly(
+        d in any::<u16>(), dmin in any::<u16>(), scales in any::<[u8; 12]>(),
+        qh in any::<[u8; 32]>(), qs in prop::collection::vec(any::<u8>(), 128),
+    ) {
+        let b = BlockQ5K { d, dmin, scales, qh, qs: qs.try_into().unwrap() };
+        let mut want = [0f32; 256];
+        b.dequantize(&mut want);
+        let codes = b.codes();
+        for j in 0..8 {
+            let (sd, sm, sub) = b.sub_block_as_q5_1(j);
+            prop_assert_eq!(&sub[..], &codes[32 * j..32 * j + 32]);
+            for (i, &c) in sub.iter().enumerate() {
+                prop_assert!(c < 32);
+                let (got, w) = (sd * f32::from(c) + sm, want[32 * j + i]);
+                prop_assert!(got.to_bits() == w.to_bits() || (got.is_nan() && w.is_nan()), "{got} != {w}");
+            }
+        }
+    }
+
+    #[test]
     fn rows_on_unaligned_bytes_equal_the_typed_blocks(x in values(256 * 2), off in 0usize..4) {
-        for ty in [GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8K] {
+        for ty in [GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8K] {
             let bytes_len = ty.row_bytes(x.len() as u64).unwrap() as usize;
             let mut buf = vec![0u8; bytes_len + off];
             quantize_row(ty, &x, &mut buf[off..]).unwrap();
@@ -127,6 +185,8 @@ proptest! {
                 GgmlType::Q8_1 => typed::<BlockQ8_1>(&x, &mut y_typed),
                 GgmlType::Q4_0 => typed::<BlockQ4_0>(&x, &mut y_typed),
                 GgmlType::Q4_1 => typed::<BlockQ4_1>(&x, &mut y_typed),
+                GgmlType::Q5_0 => typed::<BlockQ5_0>(&x, &mut y_typed),
+                GgmlType::Q5_1 => typed::<BlockQ5_1>(&x, &mut y_typed),
                 _ => typed::<BlockQ8K>(&x, &mut y_typed),
             };
             prop_assert_eq!(&buf[off..], &typed_bytes[..], "{}", ty);
@@ -178,6 +238,9 @@ fn block_structs_match_the_type_table() {
     }
     check::<BlockQ4_0>();
     check::<BlockQ4_1>();
+    check::<BlockQ5_0>();
+    check::<BlockQ5_1>();
+    check::<BlockQ5K>();
     check::<BlockQ8_0>();
     check::<BlockQ8_1>();
     check::<BlockQ4K>();
@@ -189,9 +252,9 @@ fn block_structs_match_the_type_table() {
 fn rows_report_typed_errors() {
     let mut out = [0f32; 32];
     assert_eq!(
-        dequantize_row(GgmlType::Q5_0, &[0; 22], &mut out),
+        dequantize_row(GgmlType::Q3K, &[0; 110], &mut [0f32; 256]),
         Err(FormatError::Unsupported {
-            ty: GgmlType::Q5_0,
+            ty: GgmlType::Q3K,
             op: "dequantize"
         })
     );
@@ -199,6 +262,13 @@ fn rows_report_typed_errors() {
         quantize_row(GgmlType::Q4K, &out, &mut [0; 144]),
         Err(FormatError::Unsupported {
             ty: GgmlType::Q4K,
+            op: "quantize"
+        })
+    );
+    assert_eq!(
+        quantize_row(GgmlType::Q5K, &[0f32; 256], &mut [0; 176]),
+        Err(FormatError::Unsupported {
+            ty: GgmlType::Q5K,
             op: "quantize"
         })
     );

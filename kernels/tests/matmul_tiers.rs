@@ -8,8 +8,8 @@
 use proptest::prelude::*;
 use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{
-    dequantize_blocks, f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8_0, BlockQ8_1,
-    GgmlType, QuantizeBlock,
+    dequantize_blocks, f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ6K, BlockQ8_0,
+    BlockQ8_1, GgmlType, QuantizeBlock,
 };
 use slimlm_kernels::matmul::{Activations, Kernels};
 use slimlm_kernels::pack::{group_offset, PackedMatrix, PanelData};
@@ -260,6 +260,71 @@ proptest! {
     }
 }
 
+/// Random Q5_0 blocks: any codes, scales from [`Rng::scale`] with a random sign; one
+/// block in 8 has every code 0 (quant -16, the largest magnitude).
+fn q5_0_blocks(n: usize, rng: &mut Rng) -> Vec<BlockQ5_0> {
+    (0..n)
+        .map(|_| {
+            let d = rng.scale() ^ (0x8000 * (rng.byte() as u16 & 1));
+            if rng.next().is_multiple_of(8) {
+                BlockQ5_0 {
+                    d,
+                    qh: [0; 4],
+                    qs: [0; 16],
+                }
+            } else {
+                BlockQ5_0 {
+                    d,
+                    qh: core::array::from_fn(|_| rng.byte()),
+                    qs: core::array::from_fn(|_| rng.byte()),
+                }
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    /// Q5_0 weights run as Q8_0 panels (kernels/src/pack.rs) on every tier's Q8_0 kernel;
+    /// the reference is `dot_q5_0_q8_0` on the unpacked blocks.
+    #[test]
+    fn q5_0_panels_match_reference(c in cases()) {
+        let mut rng = Rng(c.seed);
+        let blocks = q5_0_blocks(c.rows * c.kb, &mut rng);
+        let w = PackedMatrix::pack(GgmlType::Q5_0, bytemuck::cast_slice(&blocks), c.rows, c.kb * 32).unwrap();
+        prop_assert_eq!((w.ty(), w.source), (GgmlType::Q8_0, GgmlType::Q5_0));
+        let a = q8_0_acts(&c, &mut rng);
+        for k in tiers() {
+            check(&k, &w, Activations::Q8_0(&a), c.m, |row, i| {
+                dot::dot_q5_0_q8_0(&blocks[row * c.kb..(row + 1) * c.kb], &a[i * c.kb..(i + 1) * c.kb])
+            })?;
+        }
+    }
+
+    /// Repacking Q5_0 is lossless: `q * d` of every panel value is bit for bit the value
+    /// ggml's Q5_0 dequantization gives.
+    #[test]
+    fn q5_0_panels_dequantize_exactly(rows in 1usize..=9, kb in 1usize..=3, seed in any::<u64>()) {
+        let mut rng = Rng(seed);
+        let blocks = q5_0_blocks(rows * kb, &mut rng);
+        let cols = 32 * kb;
+        let w = PackedMatrix::pack(GgmlType::Q5_0, bytemuck::cast_slice(&blocks), rows, cols).unwrap();
+        let mut want = vec![0.0f32; rows * cols];
+        dequantize_blocks(&blocks, &mut want).unwrap();
+        let PanelData::Q8_0(panels) = &w.data else { panic!("Q5_0 packs into Q8_0 panels") };
+        for row in 0..rows {
+            for col in 0..cols {
+                let p = &panels[(row / 4) * kb + col / 32];
+                let (r, i) = (row % 4, col % 32);
+                let q = p.qs[group_offset(i / 8, r) + i % 8];
+                prop_assert!((-16..=15).contains(&q));
+                let got = f32::from(q) * p.d[r];
+                let w = want[row * cols + col];
+                prop_assert!(got.to_bits() == w.to_bits(), "row {row} col {col}: {got} != {w}");
+            }
+        }
+    }
+}
+
 /// Random Q6_K blocks: any code and int8 scale (one block in 8 with every code 0, i.e.
 /// quant -32, and every scale -128: the largest products), scales from [`Rng::scale`].
 fn q6_k_blocks(n: usize, rng: &mut Rng) -> Vec<BlockQ6K> {
@@ -371,9 +436,12 @@ fn expected_tier_runs() {
         GgmlType::Q4_0,
         GgmlType::Q4_1,
         GgmlType::Q4K,
+        GgmlType::Q5_0,
         GgmlType::Q6K,
     ] {
-        let name = kernels.kernel_name(ty);
+        // Weights that pack into another format's panels run that format's kernel.
+        let panel = PackedMatrix::panel_type(ty).expect("every listed type packs");
+        let name = kernels.kernel_name(panel);
         eprintln!("{isa}: {ty} -> {name}");
         assert!(
             name.ends_with(isa.name()),

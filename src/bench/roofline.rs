@@ -43,8 +43,8 @@ pub fn token_cost(file: &GgufFile) -> TokenCost {
         }
         let (cols, rows) = (t.dims[0], t.dims[1]);
         cost.macs += cols * rows;
-        cost.weight_bytes += if PackedMatrix::supports(t.ggml_type) {
-            let panel = match t.ggml_type {
+        cost.weight_bytes += if let Some(panel) = PackedMatrix::panel_type(t.ggml_type) {
+            let panel = match panel {
                 GgmlType::Q8_0 => size_of::<BlockQ8_0x4>(),
                 GgmlType::Q4_0 => size_of::<BlockQ4_0x4>(),
                 GgmlType::Q6K => size_of::<BlockQ6Kx4>(),

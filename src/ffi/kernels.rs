@@ -155,8 +155,8 @@ pub unsafe extern "C" fn slimlm_pack_weights(
                 Error::new(
                     Status::Unsupported,
                     format!(
-                        "`type` {type_id}: only Q4_0 (2), Q4_1 (3), Q8_0 (8), Q4_K (12) and \
-                         Q6_K (14) weights pack"
+                        "`type` {type_id}: only Q4_0 (2), Q4_1 (3), Q5_0 (6), Q8_0 (8), \
+                         Q4_K (12) and Q6_K (14) weights pack"
                     ),
                 )
             })?;

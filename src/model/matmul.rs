@@ -2,10 +2,11 @@
 //!
 //! Quantized weights multiply int8-quantized activations, as llama.cpp does: each
 //! activation row is quantized once per product to the format the weight's dot product
-//! wants (Q8_0 for Q4_0/Q8_0/Q6_K, Q8_1 for Q4_1 and Q4_K). Q8_0/Q4_0/Q4_1/Q6_K weights
-//! were repacked into x4x8 panels at load, Q4_K weights into Q4_1 panels, and go through
-//! the tier's kernels ([`Kernels`]); float weights multiply the f32 rows directly, other
-//! block types (none in supported files so far) are decoded a row at a time. Every output element is computed by one kernel call
+//! wants (Q8_0 for Q4_0/Q5_0/Q8_0/Q6_K, Q8_1 for Q4_1 and Q4_K). Q8_0/Q4_0/Q4_1/Q6_K
+//! weights were repacked into x4x8 panels at load, Q4_K weights into Q4_1 panels and
+//! Q5_0 weights into Q8_0 panels, and go through the tier's kernels ([`Kernels`]); float
+//! weights multiply the f32 rows directly, other block types (none in supported files so
+//! far) are decoded a row at a time. Every output element is computed by one kernel call
 //! whose arithmetic does not depend on the thread split, so results are bit-identical for
 //! any number of threads.
 

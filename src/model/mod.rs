@@ -23,6 +23,7 @@ use slimlm_kernels::dispatch::{Isa, IsaError};
 use slimlm_kernels::formats::{FormatError, GgmlType};
 use slimlm_kernels::matmul::Kernels;
 use slimlm_kernels::ops::Ops;
+use slimlm_kernels::pack::PackedMatrix;
 use weights::WeightLoader;
 
 /// Why a model cannot be loaded or run.
@@ -190,7 +191,10 @@ fn kernel_report(file: &GgufFile, kernels: &Kernels) -> Vec<(GgmlType, &'static 
     let mut report: Vec<(GgmlType, &'static str)> = Vec::new();
     for t in file.tensors().iter().filter(|t| t.dims.len() == 2) {
         if report.iter().all(|(ty, _)| *ty != t.ggml_type) {
-            let name = match kernels.kernel_name(t.ggml_type) {
+            // Types that pack run on the kernel of their panel format (Q4_K on Q4_1's,
+            // Q5_0 on Q8_0's).
+            let panel = PackedMatrix::panel_type(t.ggml_type).unwrap_or(t.ggml_type);
+            let name = match kernels.kernel_name(panel) {
                 "none" => "scalar reference dot products (no panel kernels for this type)",
                 name => name,
             };

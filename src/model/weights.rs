@@ -48,16 +48,54 @@ impl std::fmt::Debug for Matrix {
     }
 }
 
-/// Weight types the matrix products accept.
+/// Weight types the matrix products accept: the float types, and every type with a
+/// lossless panel ([`PackedMatrix::panel_type`]): Q4_K runs as Q4_1 panels and Q5_0 as
+/// Q8_0 panels (llama.cpp's Q4_K_M files store every matrix whose width is not a
+/// multiple of 256 as Q5_0). Q5_1 and Q5_K have no lossless panel yet and are refused
+/// with [`ModelError::TensorType`] naming the tensor, rather than run on a slow path.
 pub const MATRIX_TYPES: &[GgmlType] = &[
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::Q8_0,
     GgmlType::Q4_0,
     GgmlType::Q4_1,
+    GgmlType::Q5_0,
     GgmlType::Q4K,
     GgmlType::Q6K,
 ];
+
+/// How slimlm computes with tensors of type `ty`, in words (for `slimlm info`): the
+/// panels its matrices run on, or whether only vectors (decoded to f32) are accepted, or
+/// nothing.
+pub fn type_support(ty: GgmlType) -> String {
+    if let Some(panel) = PackedMatrix::panel_type(ty) {
+        return if panel == ty {
+            format!("supported: matrices as {panel} panels")
+        } else {
+            format!("supported: matrices as {panel} panels (lossless repack)")
+        };
+    }
+    if MATRIX_TYPES.contains(&ty) {
+        return "supported: float matrices and vectors".into();
+    }
+    let mut one_block = vec![0.0f32; ty.block_elems()];
+    match formats::dequantize_row(ty, &vec![0u8; ty.block_bytes()], &mut one_block) {
+        Ok(()) => format!("vectors only: no kernel for {ty} matrices"),
+        Err(_) => "not supported".into(),
+    }
+}
+
+/// [`type_support`] of every tensor type in `file`, one line each, in type id order.
+pub fn render_support(file: &GgufFile) -> String {
+    let mut types: Vec<GgmlType> = file.tensors().iter().map(|t| t.ggml_type).collect();
+    types.sort_by_key(|t| t.id());
+    types.dedup();
+    let mut out = String::from("\nslimlm support:\n");
+    for ty in types {
+        out += &format!("  {:<7} {}\n", ty.name(), type_support(ty));
+    }
+    out
+}
 
 /// Looks tensors up by name, checks their shapes, and remembers which were used so that
 /// tensors a graph does not know are reported instead of silently ignored.
@@ -69,8 +107,8 @@ pub struct WeightLoader {
 }
 
 impl WeightLoader {
-    /// A loader over `file`; with `pack`, Q8_0/Q4_0/Q4_1 matrices are repacked into
-    /// panels at load and their mapped pages released.
+    /// A loader over `file`; with `pack`, quantized matrices are repacked into panels at
+    /// load (see [`PackedMatrix::panel_type`]) and their mapped pages released.
     pub fn new(file: Arc<GgufFile>, pack: bool) -> WeightLoader {
         WeightLoader {
             file,
@@ -182,5 +220,32 @@ impl WeightLoader {
             },
         )?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_support_says_how_each_type_runs() {
+        let cases = [
+            (
+                GgmlType::Q5_0,
+                "supported: matrices as Q8_0 panels (lossless repack)",
+            ),
+            (
+                GgmlType::Q4K,
+                "supported: matrices as Q4_1 panels (lossless repack)",
+            ),
+            (GgmlType::Q6K, "supported: matrices as Q6_K panels"),
+            (GgmlType::F16, "supported: float matrices and vectors"),
+            (GgmlType::Q5_1, "vectors only: no kernel for Q5_1 matrices"),
+            (GgmlType::Q5K, "vectors only: no kernel for Q5_K matrices"),
+            (GgmlType::Q3K, "not supported"),
+        ];
+        for (ty, want) in cases {
+            assert_eq!(type_support(ty), want, "{ty}");
+        }
     }
 }

@@ -97,5 +97,5 @@ pub fn quantize_bytes<B: QuantizeBlock>(x: &[f32], out: &mut [u8]) -> Result<(),
     Ok(())
 }
 
-/// Elements per K-quant super-block (Q4_K, Q6_K, Q8_K).
+/// Elements per K-quant super-block (Q4_K, Q5_K, Q6_K, Q8_K).
 pub const QK_K: usize = 256;

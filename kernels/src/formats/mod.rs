@@ -7,7 +7,8 @@
 //!
 //! - [`BlockFormat`] / [`QuantizeBlock`]: the one face of every block struct;
 //!   [`dequantize_row`] / [`quantize_row`]: the same, chosen by [`GgmlType`] over raw bytes.
-//! - One file per format (`q4_0`, `q4_1`, `q8_0`, `q8_1`, `q4_k`, `q6_k`, `q8_k`), and
+//! - One file per format (`q4_0`, `q4_1`, `q5_0`, `q5_1`, `q8_0`, `q8_1`, `q4_k`, `q5_k`,
+//!   `q6_k`, `q8_k`), and
 //!   `f16` for the f16 / bf16 conversions and the F32 / F16 / BF16 rows.
 //!
 //! Every decoder and quantizer here is bit-exact with ggml's scalar reference
@@ -19,6 +20,9 @@ pub mod f16;
 pub mod q4_0;
 pub mod q4_1;
 pub mod q4_k;
+pub mod q5_0;
+pub mod q5_1;
+pub mod q5_k;
 pub mod q6_k;
 pub mod q8_0;
 pub mod q8_1;
@@ -35,6 +39,9 @@ pub use f16::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16};
 pub use q4_0::{BlockQ4_0, QK4_0};
 pub use q4_1::{BlockQ4_1, QK4_1};
 pub use q4_k::{pack_scale_min_k4, scale_min_k4, BlockQ4K};
+pub use q5_0::{BlockQ5_0, QK5_0};
+pub use q5_1::{BlockQ5_1, QK5_1};
+pub use q5_k::BlockQ5K;
 pub use q6_k::BlockQ6K;
 pub use q8_0::{BlockQ8_0, QK8_0};
 pub use q8_1::{BlockQ8_1, QK8_1};

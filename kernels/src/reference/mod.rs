@@ -1,7 +1,7 @@
 //! Scalar references of every operation: the definitions every SIMD tier must match.
 //!
-//! - [`dot`]: quantized dot products (Q4_0/Q4_1/Q8_0 x Q8_0/Q8_1, Q4_K/Q6_K x Q8_K) and
-//!   their per-block integer sums.
+//! - [`dot`]: quantized dot products (Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 x Q8_0/Q8_1, Q4_K/Q5_K x
+//!   Q8_1, Q6_K x Q8_0, Q4_K/Q5_K/Q6_K x Q8_K) and their per-block integer sums.
 //! - The non-matmul ops, each written once over 16-lane vectors (`lanes`) in a
 //!   lane-canonical order, so that every SIMD tier ([`crate::ops`]) is bit-identical to
 //!   its scalar instantiation: [`norm`] (RMSNorm, LayerNorm), [`rope`] (both pairings),

@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use slimlm_kernels::formats::{
-    f16_to_f32, f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ6K, BlockQ8K, BlockQ8_0, QK_K,
+    f16_to_f32, f32_to_f16, BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1,
+    BlockQ6K, BlockQ8K, BlockQ8_0, QK_K,
 };
 
 /// A finite f16 with a magnitude in [2^lo, 2^hi), random sign when `signed`.
@@ -47,6 +48,42 @@ pub fn block_q4_1() -> impl Strategy<Value = BlockQ4_1> {
         any::<[u8; 16]>(),
     )
         .prop_map(|(d, m, qs)| BlockQ4_1 { d, m, qs })
+}
+
+pub fn block_q5_0() -> impl Strategy<Value = BlockQ5_0> {
+    (
+        f16_scale(-20, 12, true),
+        any::<[u8; 4]>(),
+        any::<[u8; 16]>(),
+    )
+        .prop_map(|(d, qh, qs)| BlockQ5_0 { d, qh, qs })
+}
+
+pub fn block_q5_1() -> impl Strategy<Value = BlockQ5_1> {
+    (
+        f16_scale(-20, 12, false),
+        f16_scale(-20, 12, true),
+        any::<[u8; 4]>(),
+        any::<[u8; 16]>(),
+    )
+        .prop_map(|(d, m, qh, qs)| BlockQ5_1 { d, m, qh, qs })
+}
+
+pub fn block_q5_k() -> impl Strategy<Value = BlockQ5K> {
+    (
+        f16_scale(-20, 8, true),
+        f16_scale(-20, 8, true),
+        any::<[u8; 12]>(),
+        any::<[u8; 32]>(),
+        prop::collection::vec(any::<u8>(), QK_K / 2),
+    )
+        .prop_map(|(d, dmin, scales, qh, qs)| BlockQ5K {
+            d,
+            dmin,
+            scales,
+            qh,
+            qs: qs.try_into().unwrap(),
+        })
 }
 
 pub fn block_q8_0() -> impl Strategy<Value = BlockQ8_0> {

@@ -41,6 +41,7 @@
 pub mod bench;
 pub mod chat;
 pub mod doc;
+pub mod exec;
 pub mod ffi;
 pub mod gguf;
 pub mod model;

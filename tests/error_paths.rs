@@ -9,11 +9,11 @@ mod tiny_model;
 
 use std::sync::Arc;
 
+use slimlm::exec::threads::ThreadError;
 use slimlm::gguf::{GgufFile, MetaValue};
 use slimlm::kernels::dispatch::Isa;
 use slimlm::kernels::formats::GgmlType;
 use slimlm::model::{LoadOptions, Model, ModelError};
-use slimlm::runtime::threads::ThreadError;
 use slimlm::runtime::{Session, SessionError};
 use tiny_model::TinyModel;
 

@@ -15,7 +15,7 @@
 
 use std::time::Instant;
 
-use crate::runtime::threads::Pool;
+use crate::exec::threads::Pool;
 use slimlm_kernels::dispatch::Isa;
 
 /// A tier's peak loop: runs `iters` steps of the loop body.

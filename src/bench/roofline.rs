@@ -11,8 +11,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::peak::Int8Peak;
+use crate::exec::threads::Pool;
 use crate::gguf::GgufFile;
-use crate::runtime::threads::Pool;
 use slimlm_kernels::formats::GgmlType;
 use slimlm_kernels::pack::{
     BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PackedMatrix, PANEL_ROWS,

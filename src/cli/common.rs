@@ -61,7 +61,7 @@ impl ModelArgs {
         // This thread takes part in every parallel step (the pool's participant 0), so
         // it runs on the first of the pool's cores, like the workers on the others.
         if let Some(&cpu) = model.cpus().first() {
-            slimlm::runtime::threads::pin_current_thread(cpu);
+            slimlm::exec::threads::pin_current_thread(cpu);
         }
         Ok(model)
     }

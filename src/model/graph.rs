@@ -1,25 +1,19 @@
 //! What every architecture's forward pass shares: scratch buffers, token embedding,
-//! RoPE tables, causal attention over the KV cache, and the dispatch to the graphs.
+//! RoPE tables, causal attention over the KV cache. The per-architecture dispatch is
+//! [`super::forward`].
 
 use super::config::ModelConfig;
 use super::matmul::{matmul, Compute, MatmulScratch};
-use super::weights::{Matrix, WeightLoader};
-use super::{llama, mpt, Arch, ModelError};
-use crate::runtime::kv_cache::KvCache;
-use crate::runtime::profile::Profile;
+use super::weights::Matrix;
+use crate::exec::kv_cache::KvCache;
+use crate::exec::profile::Profile;
 use std::sync::Mutex;
 
-use crate::runtime::threads::Pool;
+use crate::exec::threads::Pool;
 
 use slimlm_kernels::attention::{attend_tile, AttentionScratch, AttentionShape, QUERY_TILE};
 use slimlm_kernels::formats;
 use slimlm_kernels::ops::Ops;
-
-/// The forward graph of a loaded model.
-pub(crate) enum Forward {
-    Llama(llama::Llama),
-    Mpt(mpt::Mpt),
-}
 
 /// Which positions of a batch need logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,24 +34,6 @@ pub(crate) struct Step<'a> {
     pub profile: &'a mut Profile,
     /// Position of the first token of the batch.
     pub pos: usize,
-}
-
-impl Forward {
-    pub fn load(config: &ModelConfig, loader: &WeightLoader) -> Result<Forward, ModelError> {
-        Ok(match config.arch {
-            Arch::Llama | Arch::Qwen2 => Forward::Llama(llama::Llama::load(config, loader)?),
-            Arch::Mpt => Forward::Mpt(mpt::Mpt::load(config, loader)?),
-        })
-    }
-
-    /// Runs `tokens` (ids already checked against the vocabulary) at positions
-    /// `step.pos..` and writes the logits of the positions `which` asks for into `logits`.
-    pub fn run(&self, step: Step<'_>, tokens: &[u32], which: LogitsFor, logits: &mut Vec<f32>) {
-        match self {
-            Forward::Llama(g) => g.run(step, tokens, which, logits),
-            Forward::Mpt(g) => g.run(step, tokens, which, logits),
-        }
-    }
 }
 
 /// Activation buffers of one batch, reused across steps.

@@ -15,7 +15,7 @@ use std::ops::Range;
 use bytemuck::Pod;
 
 use super::weights::Matrix;
-use crate::runtime::threads::Pool;
+use crate::exec::threads::Pool;
 use slimlm_kernels::formats::{self, BlockQ8_0, BlockQ8_1, GgmlType, QuantizeBlock};
 use slimlm_kernels::matmul::{activation_type, Activations, Kernels, MatmulError};
 use slimlm_kernels::ops::Ops;

@@ -5,6 +5,7 @@
 //! position, scratch buffers) lives in a [`crate::runtime::Session`].
 
 pub mod config;
+mod forward;
 pub(crate) mod graph;
 mod llama;
 pub mod matmul;
@@ -16,8 +17,8 @@ use std::sync::Arc;
 
 pub use config::{Arch, ModelConfig};
 
+use crate::exec::threads::{Pool, ThreadError};
 use crate::gguf::{GgufError, GgufFile};
-use crate::runtime::threads::{Pool, ThreadError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
 use slimlm_kernels::dispatch::{Isa, IsaError};
 use slimlm_kernels::formats::{FormatError, GgmlType};
@@ -78,7 +79,7 @@ pub struct Model {
     pub tokenizer: Tokenizer,
     /// The Jinja chat template from `tokenizer.chat_template`, if the model has one.
     pub chat_template: Option<String>,
-    pub(crate) graph: graph::Forward,
+    pub(crate) graph: forward::Forward,
     pub(crate) pool: Pool,
     pub(crate) kernels: Kernels,
     pub(crate) ops: Ops,
@@ -119,7 +120,7 @@ impl Model {
         let kernels = Kernels::new(isa)?;
         let ops = Ops::new(isa)?;
         let loader = WeightLoader::new(Arc::clone(&file), true);
-        let graph = graph::Forward::load(&config, &loader)?;
+        let graph = forward::Forward::load(&config, &loader)?;
         if let Some(name) = loader.first_unused() {
             return Err(ModelError::UnusedTensor {
                 name,

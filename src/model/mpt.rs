@@ -10,7 +10,7 @@ use super::graph::{attend, embed, in_row_batches, lm_head, sized, LogitsFor, Ste
 use super::matmul::matmul;
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
-use crate::runtime::profile::Op;
+use crate::exec::profile::Op;
 use slimlm_kernels::ops::Ops;
 
 struct Norm {

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::profile::Profile;
 use super::sampler::{Sampler, SamplerConfig, SamplerError};
 use super::session::{Session, SessionError};
+use crate::exec::profile::Profile;
 use crate::tokenizer::{StreamDecoder, TokenizerError};
 
 /// What to generate.

@@ -3,11 +3,11 @@
 //! Prompts are evaluated in batches through the matrix-matrix path (prefill); generated
 //! tokens one at a time (decode). The cache is sized once, from the requested context.
 
-use crate::model::graph::{Forward, LogitsFor, RopeTable, Scratch, Step};
+use crate::exec::kv_cache::KvCache;
+use crate::exec::profile::Profile;
+use crate::model::graph::{LogitsFor, RopeTable, Scratch, Step};
 use crate::model::matmul::Compute;
 use crate::model::{Arch, Model};
-use crate::runtime::kv_cache::KvCache;
-use crate::runtime::profile::Profile;
 pub use slimlm_kernels::attention::KvType;
 
 /// Why a session call was refused. Nothing is changed when an error is returned.
@@ -225,8 +225,7 @@ impl<'m> Session<'m> {
             profile: &mut self.profile,
             pos: self.position,
         };
-        let graph: &Forward = &model.graph;
-        graph.run(step, batch, which, &mut self.logits);
+        model.graph.run(step, batch, which, &mut self.logits);
         self.position += batch.len();
     }
 }

@@ -1,0 +1,32 @@
+//! The forward graph of a loaded model: one variant per architecture, each built from the
+//! shared steps of [`super::graph`]. Adding an architecture adds a variant here and its
+//! own graph file.
+
+use super::config::ModelConfig;
+use super::graph::{LogitsFor, Step};
+use super::weights::WeightLoader;
+use super::{llama, mpt, Arch, ModelError};
+
+/// The forward graph of a loaded model.
+pub(crate) enum Forward {
+    Llama(llama::Llama),
+    Mpt(mpt::Mpt),
+}
+
+impl Forward {
+    pub fn load(config: &ModelConfig, loader: &WeightLoader) -> Result<Forward, ModelError> {
+        Ok(match config.arch {
+            Arch::Llama | Arch::Qwen2 => Forward::Llama(llama::Llama::load(config, loader)?),
+            Arch::Mpt => Forward::Mpt(mpt::Mpt::load(config, loader)?),
+        })
+    }
+
+    /// Runs `tokens` (ids already checked against the vocabulary) at positions
+    /// `step.pos..` and writes the logits of the positions `which` asks for into `logits`.
+    pub fn run(&self, step: Step<'_>, tokens: &[u32], which: LogitsFor, logits: &mut Vec<f32>) {
+        match self {
+            Forward::Llama(g) => g.run(step, tokens, which, logits),
+            Forward::Mpt(g) => g.run(step, tokens, which, logits),
+        }
+    }
+}

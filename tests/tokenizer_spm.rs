@@ -2,8 +2,8 @@
 //! the real GGUF with `Tokenizer::from_gguf`, checked id for id against llama.cpp's own
 //! tokenizer on 2,000+ strings (tests/fixtures/tokenizer/gemma3.json, written by
 //! scripts/make-spm-fixtures.py), with and without BOS and special-token parsing. Also:
-//! decoding round trips, streaming decode of characters spelled with byte tokens, 1 MiB
-//! hostile inputs, and errors from hostile metadata in small hand-made GGUF files.
+//! decoding round trips, streaming decode of characters spelled with byte tokens, hostile
+//! inputs up to 1 MiB, and errors from hostile metadata in small hand-made GGUF files.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -206,10 +206,13 @@ fn stream_decodes_cjk_and_emoji_one_token_at_a_time() {
 }
 
 #[test]
-fn hostile_mebibytes_encode_and_round_trip() {
+fn hostile_inputs_encode_and_round_trip() {
     let t = tokenizer();
+    // One mebibyte mixing every path (special tokens, runs, merges, byte fallback), and a
+    // quarter of that for each worst case alone: quadratic work would not finish at
+    // either size, and the suite also runs under qemu.
     let mib = 1 << 20;
-    let fill = |unit: &str| unit.repeat(mib / unit.len());
+    let fill = |unit: &str| unit.repeat(mib / 4 / unit.len());
     let units = [
         "a",
         " ",
@@ -220,6 +223,7 @@ fn hostile_mebibytes_encode_and_round_trip() {
         "é",
         "<0x41>",
         "<end_of_turn>",
+        "  ",
     ];
     let mut mixed = String::new();
     while mixed.len() < mib {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian 12 machine (as root) for building, testing and running slimlm:
-# the aarch64 cross toolchain and qemu, Python's gguf package (fixture checks), and the
-# default model. Idempotent.
+# the aarch64 cross toolchain and qemu, Python's gguf package (fixture checks), the
+# default model (SmolLM2) and Gemma 3 270M (the SentencePiece tokenizer tests). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,3 +9,4 @@ scripts/setup-cross.sh
 python3 -c "import gguf, numpy" 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check "gguf==0.19.0" numpy
 scripts/fetch-model.sh
+scripts/fetch-model.sh gemma3-270m

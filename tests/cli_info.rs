@@ -88,6 +88,34 @@ fn describes_the_real_model() {
 }
 
 #[test]
+fn names_the_tokenizer_algorithm() {
+    let gemma = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/gemma-3-270m-q4_k_m.gguf");
+    assert!(
+        gemma.is_file(),
+        "{} is missing: run scripts/fetch-model.sh gemma3-270m",
+        gemma.display()
+    );
+    let out = run_info(&gemma);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("  model           llama: SPM (SentencePiece)\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  vocab size      262144\n"), "{stdout}");
+    let out = run_info(&real_model_path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("  model           gpt2: BPE (byte-level)\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn empty_file_is_one_error_line() {
     let path = scratch("empty.gguf");
     std::fs::write(&path, b"").unwrap();

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 use slimlm::gguf::{GgufFile, GgufWriter, MetaArray, MetaValue};
-use slimlm::tokenizer::{StreamDecoder, Tokenizer, TokenizerError, TokenizerSpec};
+use slimlm::tokenizer::{ModelSpec, StreamDecoder, Tokenizer, TokenizerError, TokenizerSpec};
 
 #[path = "common/heap_meter.rs"]
 mod heap_meter;
@@ -48,17 +48,27 @@ fn smollm2_spec() -> TokenizerSpec {
             .get_str_array("tokenizer.ggml.tokens")
             .unwrap()
             .to_vec(),
-        merges: file
-            .get_str_array("tokenizer.ggml.merges")
-            .unwrap()
-            .to_vec(),
         token_types: file.get_i32_array("tokenizer.ggml.token_type").unwrap(),
-        pre: file.get_str("tokenizer.ggml.pre").unwrap().to_owned(),
+        model: ModelSpec::Bpe {
+            merges: file
+                .get_str_array("tokenizer.ggml.merges")
+                .unwrap()
+                .to_vec(),
+            pre: file.get_str("tokenizer.ggml.pre").unwrap().to_owned(),
+        },
         bos: Some(1),
         eos: Some(2),
         eot: None,
         add_bos: false,
         add_eos: false,
+    }
+}
+
+/// The merges and pre-tokenizer name of a BPE spec, to edit.
+fn bpe(spec: &mut TokenizerSpec) -> (&mut Vec<String>, &mut String) {
+    match &mut spec.model {
+        ModelSpec::Bpe { merges, pre } => (merges, pre),
+        ModelSpec::Spm { .. } => unreachable!("a BPE spec"),
     }
 }
 
@@ -247,19 +257,19 @@ fn corrupted_specs_are_rejected_with_context() {
         &|s| {
             s.token_types.pop();
         },
-        "token_types has 49151 entries but the vocabulary has 49152 tokens",
+        "tokenizer.ggml.token_type has 49151 entries but the vocabulary has 49152 tokens",
     );
     check(
-        &|s| s.merges[17] = "a bcxyzq".into(),
+        &|s| bpe(s).0[17] = "a bcxyzq".into(),
         "merge 17 ('a bcxyzq'): token 'bcxyzq' not in vocabulary",
     );
     check(
-        &|s| s.merges[3] = "Ġ".into(),
+        &|s| bpe(s).0[3] = "Ġ".into(),
         "merge 3 ('Ġ'): not two tokens",
     );
     check(&|s| s.eos = Some(49_152), "eos token id 49152 out of range");
     check(
-        &|s| s.pre = "bloom".into(),
+        &|s| *bpe(s).1 = "bloom".into(),
         "unknown pre-tokenizer 'bloom'; supported: ",
     );
     check(&|s| s.token_types[40] = -1, "unknown token type -1");
@@ -332,11 +342,18 @@ fn from_gguf_reads_optional_keys_and_rejects_bad_ones() {
     .unwrap();
     assert_eq!(t.encode("a", true, true), [3, 97]);
 
-    let err = Tokenizer::from_gguf(&tokenizer_gguf("llama", &[])).unwrap_err();
+    let err = Tokenizer::from_gguf(&tokenizer_gguf("bert", &[])).unwrap_err();
     assert!(
-        matches!(err, TokenizerError::UnsupportedModel(ref m) if m == "llama"),
+        matches!(err, TokenizerError::UnsupportedModel(ref m) if m == "bert"),
         "{err}"
     );
+    assert!(
+        err.to_string().contains("'bert' (tokenizer.ggml.model)"),
+        "{err}"
+    );
+    // SentencePiece needs scores (tests/tokenizer_spm.rs has the rest).
+    let err = Tokenizer::from_gguf(&tokenizer_gguf("llama", &[])).unwrap_err();
+    assert!(err.to_string().contains("tokenizer.ggml.scores"), "{err}");
     let err = Tokenizer::from_gguf(&tokenizer_gguf("gpt2", &[pre("gpt2")])).unwrap_err();
     assert!(err.to_string().contains("tokenizer.ggml.merges"), "{err}");
     let err = Tokenizer::from_gguf(&tokenizer_gguf(

@@ -9,6 +9,7 @@ use std::fmt::{self, Write};
 use slimlm_kernels::formats::GgmlType;
 
 use super::{GgufFile, MetaValue};
+use crate::tokenizer::TokenizerKind;
 
 /// `{arch}.`-prefixed keys shown as hyperparameters, when present.
 const HYPERPARAMETERS: [&str; 9] = [
@@ -66,12 +67,16 @@ fn write_info(out: &mut String, file: &GgufFile) -> fmt::Result {
 fn write_tokenizer(out: &mut String, file: &GgufFile) -> fmt::Result {
     writeln!(out, "\ntokenizer:")?;
     let line = |out: &mut String, label: &str, value: String| writeln!(out, "  {label:<16}{value}");
-    for (label, key) in [
-        ("model", "tokenizer.ggml.model"),
-        ("pre", "tokenizer.ggml.pre"),
-    ] {
-        line(out, label, shown(file.get(key)))?;
-    }
+    // The model name with the algorithm it stands for, e.g. "llama: SPM (SentencePiece)".
+    let model = match file.get_str("tokenizer.ggml.model") {
+        Ok(name) => match TokenizerKind::from_model_name(name) {
+            Some(kind) => format!("{name}: {}", kind.description()),
+            None => format!("{name} (not supported)"),
+        },
+        Err(_) => shown(file.get("tokenizer.ggml.model")),
+    };
+    line(out, "model", model)?;
+    line(out, "pre", shown(file.get("tokenizer.ggml.pre")))?;
     let tokens = file.get_str_array("tokenizer.ggml.tokens");
     let count = |key: &str| match file.get(key) {
         Some(MetaValue::Array(a)) => a.len().to_string(),

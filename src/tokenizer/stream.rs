@@ -5,7 +5,10 @@
 //! until the next token completes it, so every string it returns is final. Invalid bytes
 //! become U+FFFD exactly as [`Tokenizer::decode`](super::Tokenizer::decode) would make them
 //! for the whole sequence: the concatenation of all `push` results and `flush` equals
-//! `decode` of all the ids.
+//! `decode` of all the ids, except for the one leading space that `decode` drops for a
+//! SentencePiece model with `add_space_prefix` (a stream usually continues a prompt, so it
+//! keeps every token's text, as llama.cpp's per-token pieces do). SentencePiece's
+//! `<0xXX>` byte tokens are held back the same way until their character is complete.
 
 use super::error::TokenizerError;
 use super::Tokenizer;

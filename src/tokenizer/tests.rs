@@ -42,14 +42,24 @@ fn spec() -> TokenizerSpec {
         .collect();
     TokenizerSpec {
         tokens,
-        merges,
         token_types,
-        pre: "gpt2".to_owned(),
+        model: ModelSpec::Bpe {
+            merges,
+            pre: "gpt2".to_owned(),
+        },
         bos: Some(263),
         eos: Some(264),
         eot: None,
         add_bos: false,
         add_eos: false,
+    }
+}
+
+/// The merges and pre-tokenizer name of a BPE spec, to edit.
+fn bpe(spec: &mut TokenizerSpec) -> (&mut Vec<String>, &mut String) {
+    match &mut spec.model {
+        ModelSpec::Bpe { merges, pre } => (merges, pre),
+        ModelSpec::Spm { .. } => unreachable!("a BPE spec"),
     }
 }
 
@@ -168,23 +178,23 @@ fn construction_errors_name_the_problem() {
         &|s| {
             s.token_types.pop();
         },
-        "token_types has 266 entries but the vocabulary has 267 tokens",
+        "tokenizer.ggml.token_type has 266 entries but the vocabulary has 267 tokens",
     );
     check(
-        &|s| s.merges.push("he zz".into()),
+        &|s| bpe(s).0.push("he zz".into()),
         "merge 5 ('he zz'): token 'zz' not in vocabulary",
     );
     check(
-        &|s| s.merges.push("l he".into()),
+        &|s| bpe(s).0.push("l he".into()),
         "merge 5 ('l he'): merged token 'lhe' not in vocabulary",
     );
     check(
         &|s| s.bos = Some(267),
-        "bos token id 267 out of range (vocabulary size 267)",
+        "bos token id 267 out of range (vocabulary size 267; tokenizer.ggml.bos_token_id)",
     );
     check(
         &|s| s.eot = Some(u32::MAX),
-        "eot token id 4294967295 out of range (vocabulary size 267)",
+        "eot token id 4294967295 out of range (vocabulary size 267; tokenizer.ggml.eot_token_id)",
     );
     check(
         &|s| {
@@ -195,19 +205,19 @@ fn construction_errors_name_the_problem() {
     );
     check(
         &|s| s.token_types[5] = 9,
-        "token 5 ('ą'): unknown token type 9",
+        "tokenizer.ggml.token_type: token 5 ('ą'): unknown token type 9",
     );
     check(
         &|s| s.tokens[256] = "a".into(),
-        "token 256 ('a') repeats token 97",
+        "tokenizer.ggml.tokens: token 256 ('a') repeats token 97",
     );
-    check(&|s| s.pre = "bert".into(), "unknown pre-tokenizer 'bert'; supported: gpt2, gpt-2, gpt-neox, mpt, olmo, phi-2, smollm, starcoder, refact, codeshell, qwen2, stablelm2, deepseek-r1-qwen, megrez, llama-bpe, llama3, llama-v3, dbrx, smaug-bpe, falcon3");
+    check(&|s| *bpe(s).1 = "bert".into(), "unknown pre-tokenizer 'bert'; supported: gpt2, gpt-2, gpt-neox, mpt, olmo, phi-2, smollm, starcoder, refact, codeshell, qwen2, stablelm2, deepseek-r1-qwen, megrez, llama-bpe, llama3, llama-v3, dbrx, smaug-bpe, falcon3");
     check(
         &|s| {
             s.tokens.clear();
             s.token_types.clear();
         },
-        "the vocabulary is empty",
+        "the vocabulary (tokenizer.ggml.tokens) is empty",
     );
 }
 
@@ -227,9 +237,9 @@ fn bytes_without_a_token_are_dropped() {
 #[test]
 fn llama3_ignore_merges_takes_whole_words() {
     let mut s = spec();
-    s.pre = "llama-bpe".into();
+    *bpe(&mut s).1 = "llama-bpe".into();
     // "hello" has no merge path without "he ll"/"hell o", but is a token: taken whole.
-    s.merges.clear();
+    bpe(&mut s).0.clear();
     let t = Tokenizer::from_spec(s).unwrap();
     assert_eq!(t.encode("hello", false, false), [id(&t, "hello")]);
     assert_eq!(

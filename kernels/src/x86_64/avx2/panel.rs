@@ -27,6 +27,7 @@ use core::arch::x86_64::{
 
 use crate::formats::{BlockQ8_0, BlockQ8_1};
 use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PANEL_ROWS};
+use crate::unroll::unroll;
 
 /// Activation rows per full GEMM tile.
 pub(in crate::x86_64) const TILE_M: usize = 4;
@@ -39,7 +40,7 @@ pub(in crate::x86_64) const GEMV_GROUPS: usize = 4;
 /// swept by every activation tile while they stay in L2.
 const GEMM_BLOCK_BYTES: usize = 256 * 1024;
 
-/// Most output pairs (two items of 4 lanes) a tile holds: `G * MR <= 8`.
+/// Most output pairs (two items of 4 lanes) a tile holds: `G * MR <= 16`.
 const MAX_PAIRS: usize = 8;
 
 /// One weight format's scales and float stage, the same on every x86 tier.
@@ -302,20 +303,13 @@ pub(in crate::x86_64) unsafe fn tile<C: Core, const G: usize, const MR: usize>(
         )
     };
     for b in 0..kb {
-        // One pair step per output pair, unrolled (by a macro) so that every index is a
-        // constant and the accumulators stay in registers.
-        // SAFETY: the caller guarantees the tier; `b < kb` and every pair index is inside
-        // the tile, so the steps read blocks borrowed above.
-        unsafe {
-            macro_rules! steps {
-                ($($p:literal)*) => {$(
-                    if pairs > $p {
-                        sumf[$p] = pair_step::<C, G, MR>($p, b, &panels, &acts, perm, sumf[$p]);
-                    }
-                )*};
-            }
-            steps!(0 1 2 3 4 5 6 7);
-        }
+        // One pair step per output pair, unrolled so that every index is a constant and
+        // the accumulators stay in registers.
+        unroll!((G * MR).div_ceil(2), |p| {
+            // SAFETY: the caller guarantees the tier; `b < kb` and `p < pairs`, so the
+            // step reads blocks borrowed above.
+            sumf[p] = unsafe { pair_step::<C, G, MR>(p, b, &panels, &acts, perm, sumf[p]) };
+        });
     }
     for (p, &s) in sumf.iter().enumerate().take(pairs) {
         // SAFETY: the caller guarantees the tier; the stores write 4 floats into

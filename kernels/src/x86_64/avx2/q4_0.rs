@@ -18,10 +18,11 @@ use core::arch::x86_64::{
     _mm256_sub_epi16, _mm256_xor_si256,
 };
 
-use super::panel::{self, Core};
-use super::{q4_acts, q4_codes, q4_vectors};
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ4_0x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::{q4_acts, q4_codes, q4_vectors};
+use crate::x86_64::panel::{self, Core};
 
 /// The avx2 core of the Q4_0 product.
 pub(in crate::x86_64) struct Q4_0Avx2;
@@ -29,7 +30,7 @@ pub(in crate::x86_64) struct Q4_0Avx2;
 /// An activation block ready for [`Q4_0Avx2::isum`].
 #[derive(Clone, Copy)]
 pub(in crate::x86_64) struct Act {
-    /// See [`super::q4_acts`].
+    /// See [`crate::x86_64::operands::q4_acts`].
     groups: [__m256i; 4],
     /// int16 lane `4r + t` (every row `r`): `8 * sum` of activation pair `t` of all four
     /// 8-value groups, the lane-exact image of the code sums.
@@ -37,7 +38,7 @@ pub(in crate::x86_64) struct Act {
 }
 
 impl Core for Q4_0Avx2 {
-    type F = panel::Q4_0;
+    type F = format::Q4_0;
     type APrep = Act;
     type WPrep = [__m256i; 4];
     // `[r0 r0 r1 r1 | r2 r2 r3 r3]` per item; `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.

@@ -11,16 +11,17 @@ use core::arch::x86_64::{
     __m256i, _mm256_add_epi16, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_set1_epi16,
 };
 
-use super::panel::{self, Core};
-use super::{q4_acts, q4_codes, q4_vectors};
 use crate::formats::BlockQ8_1;
 use crate::pack::BlockQ4_1x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::{q4_acts, q4_codes, q4_vectors};
+use crate::x86_64::panel::{self, Core};
 
 /// The avx2 core of the Q4_1 product.
 pub(in crate::x86_64) struct Q4_1Avx2;
 
 impl Core for Q4_1Avx2 {
-    type F = panel::Q4_1;
+    type F = format::Q4_1;
     type APrep = [__m256i; 4];
     type WPrep = [__m256i; 4];
     // `[r0 r0 r1 r1 | r2 r2 r3 r3]` per item; `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.

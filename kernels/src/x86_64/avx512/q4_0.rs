@@ -11,11 +11,12 @@ use core::arch::x86_64::{
     __m256i, _mm256_dpbusd_epi32, _mm256_set1_epi8, _mm256_srli_epi16, _mm256_ternarylogic_epi32,
 };
 
-use super::super::avx2::{q4_acts, q4_vectors};
 use super::neg_offset_sums;
-use super::panel::{self, Core};
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ4_0x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::{q4_acts, q4_vectors};
+use crate::x86_64::panel::{self, Core};
 
 /// The avx512 core of the Q4_0 product.
 pub(in crate::x86_64) struct Q4_0Vnni;
@@ -23,14 +24,14 @@ pub(in crate::x86_64) struct Q4_0Vnni;
 /// An activation block ready for [`Q4_0Vnni::isum`].
 #[derive(Clone, Copy)]
 pub(in crate::x86_64) struct Act {
-    /// See [`super::super::avx2::q4_acts`].
+    /// See [`crate::x86_64::operands::q4_acts`].
     groups: [__m256i; 4],
     /// `-8 * (the activations of each lane)`.
     start: __m256i,
 }
 
 impl Core for Q4_0Vnni {
-    type F = panel::Q4_0;
+    type F = format::Q4_0;
     type APrep = Act;
     type WPrep = [__m256i; 4];
     // `[r0 r0 r1 r1 | r2 r2 r3 r3]` per item; `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.
@@ -55,7 +56,7 @@ impl Core for Q4_0Vnni {
             let (low, bit3) = (_mm256_set1_epi8(0x0F), _mm256_set1_epi8(0x08));
             // `(x & 0x0F) ^ 0x08` in one vpternlogd (truth table 0x6A): the low nibble of
             // each byte with the panel's XOR 0x88 undone, i.e. the code 0..=15. The 16-bit
-            // shift brings the high nibbles down first, as in the avx2 tier's `q4_codes`.
+            // shift brings the high nibbles down first, as in `operands::q4_codes`.
             let code = |x| _mm256_ternarylogic_epi32::<0x6A>(x, low, bit3);
             [
                 code(v0),

@@ -5,16 +5,17 @@
 
 use core::arch::x86_64::{__m256i, _mm256_dpbusd_epi32, _mm256_setzero_si256};
 
-use super::super::avx2::{q4_acts, q4_codes, q4_vectors};
-use super::panel::{self, Core};
 use crate::formats::BlockQ8_1;
 use crate::pack::BlockQ4_1x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::{q4_acts, q4_codes, q4_vectors};
+use crate::x86_64::panel::{self, Core};
 
 /// The avx512 core of the Q4_1 product.
 pub(in crate::x86_64) struct Q4_1Vnni;
 
 impl Core for Q4_1Vnni {
-    type F = panel::Q4_1;
+    type F = format::Q4_1;
     type APrep = [__m256i; 4];
     type WPrep = [__m256i; 4];
     // `[r0 r0 r1 r1 | r2 r2 r3 r3]` per item; `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.

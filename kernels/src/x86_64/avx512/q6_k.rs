@@ -21,11 +21,12 @@ use core::arch::x86_64::{
     _mm256_sub_epi32, _mm_loadl_epi64,
 };
 
-use super::super::avx2::group_x4;
-use super::panel::{self, Core};
 use super::q8_0::Q8_0Vnni;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ6Kx4;
+use crate::x86_64::format;
+use crate::x86_64::operands::group_x4;
+use crate::x86_64::panel::{self, Core};
 
 /// The avx512 core of the Q6_K product.
 pub(in crate::x86_64) struct Q6KVnni;
@@ -76,7 +77,7 @@ unsafe fn half_starts(qs: &[i8; 32]) -> [__m256i; 2] {
 }
 
 impl Core for Q6KVnni {
-    type F = panel::Q6K;
+    type F = format::Q6K;
     type APrep = Act;
     type WPrep = Weights;
     const PERM: [i32; 8] = Q8_0Vnni::PERM;

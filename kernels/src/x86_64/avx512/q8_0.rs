@@ -13,11 +13,12 @@ use core::arch::x86_64::{
     __m256i, _mm256_dpbusd_epi32, _mm256_loadu_si256, _mm256_set1_epi8, _mm256_xor_si256,
 };
 
-use super::super::avx2::group_x4;
 use super::neg_offset_sums;
-use super::panel::{self, Core};
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ8_0x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::group_x4;
+use crate::x86_64::panel::{self, Core};
 
 /// The avx512 core of the Q8_0 product.
 pub(in crate::x86_64) struct Q8_0Vnni;
@@ -32,7 +33,7 @@ pub(in crate::x86_64) struct Act {
 }
 
 impl Core for Q8_0Vnni {
-    type F = panel::Q8_0;
+    type F = format::Q8_0;
     type APrep = Act;
     /// Group q of rows 0-3 as `w + 128` (u8).
     type WPrep = [__m256i; 4];

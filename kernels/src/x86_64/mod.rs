@@ -8,7 +8,7 @@
 //!   [`format`](mod@format) (scales and float stage per weight format), [`operands`]
 //!   (operand loaders), [`reduce`] (the last reduction levels of the ops), [`quantize`]
 //!   (activation rows);
-//! - below: [`crate::matmul::contract`], the ops table of [`crate::ops`], [`crate::pack`],
+//! - below: [`crate::matmul::contract`], [`crate::ops::contract`], [`crate::pack`],
 //!   [`crate::formats`], [`crate::reference`].
 
 pub(crate) mod avx2;

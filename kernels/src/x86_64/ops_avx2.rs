@@ -220,4 +220,4 @@ impl Lanes for F32x16 {
     }
 }
 
-crate::ops::ops_tier!(Avx2, "avx2", #[target_feature(enable = "avx2,fma,f16c")]);
+crate::ops::contract::ops_tier!(Avx2, "avx2", #[target_feature(enable = "avx2,fma,f16c")]);

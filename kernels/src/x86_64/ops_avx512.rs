@@ -201,7 +201,7 @@ unsafe fn halves(v: __m512) -> (__m256, __m256) {
     }
 }
 
-crate::ops::ops_tier!(
+crate::ops::contract::ops_tier!(
     Avx512,
     "avx512",
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]

@@ -27,6 +27,8 @@ mod q4_1;
 mod q6_k;
 mod q8_0;
 
+use core::arch::x86_64::{__m256i, _mm256_add_epi16, _mm256_maddubs_epi16};
+
 use super::panel::panel_kernel;
 use crate::matmul::contract::{kernel, KernelTable};
 
@@ -37,6 +39,28 @@ panel_kernel!(gemm_q8_0x4x8_q8_0_4x4_avx2, q8_0::Q8_0Avx2, GEMM_GROUPS);
 panel_kernel!(gemm_q4_0x4x8_q8_0_4x4_avx2, q4_0::Q4_0Avx2, GEMM_GROUPS);
 panel_kernel!(gemm_q4_1x4x8_q8_1_4x4_avx2, q4_1::Q4_1Avx2, GEMM_GROUPS);
 panel_kernel!(gemm_q6_kx4x8_q8_0_4x4_avx2, q6_k::Q6KAvx2, GEMM_GROUPS);
+
+/// The int16 sums of the four Q4 code vectors `w` (u8, 0..=15) times their activation
+/// operands `x` (i8): `(w0 x0 + w1 x1) + (w2 x2 + w3 x3)` by `vpmaddubsw`, each int16 lane
+/// at most 4 * 2 * 15 * 128 = 15360 in magnitude, so nothing saturates or wraps.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[inline(always)]
+unsafe fn maddubs4(w: &[__m256i; 4], x: &[__m256i; 4]) -> __m256i {
+    // SAFETY: the caller guarantees AVX2.
+    unsafe {
+        let p0 = _mm256_add_epi16(
+            _mm256_maddubs_epi16(w[0], x[0]),
+            _mm256_maddubs_epi16(w[1], x[1]),
+        );
+        let p1 = _mm256_add_epi16(
+            _mm256_maddubs_epi16(w[2], x[2]),
+            _mm256_maddubs_epi16(w[3], x[3]),
+        );
+        _mm256_add_epi16(p0, p1)
+    }
+}
 
 /// Installs the avx2 kernels: GEMM tiles of 4 weight rows x 4 activation rows, GEMV 16
 /// weight rows.

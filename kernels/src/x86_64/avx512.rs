@@ -60,6 +60,30 @@ pub(crate) fn install(table: &mut KernelTable) {
     table.q6_k = kernel!(gemm_q6_kx4x8_q8_0_16x4_avx512, 16 x 4, gemv 16);
 }
 
+/// An activation block ready for a core whose weights carry an unsigned offset `k`: the
+/// four activation operands, in the order of the core's weight vectors, and the start of
+/// every int32 lane, `-k * (the activations of that lane)` ([`neg_offset_sums`]).
+#[derive(Clone, Copy)]
+pub(in crate::x86_64) struct OffsetAct {
+    groups: [__m256i; 4],
+    start: __m256i,
+}
+
+/// `start` plus the products of the weight vectors `w` with the activation operands `x`:
+/// one `vpdpbusd` per pair, in order (u8 x i8, four products summed into each int32 lane).
+///
+/// # Safety
+/// The CPU must support AVX512-VNNI/VL.
+#[inline(always)]
+unsafe fn dpbusd4(start: __m256i, w: &[__m256i; 4], x: &[__m256i; 4]) -> __m256i {
+    // SAFETY: the caller guarantees the features.
+    unsafe {
+        w.iter()
+            .zip(x)
+            .fold(start, |s, (&w, &x)| _mm256_dpbusd_epi32(s, w, x))
+    }
+}
+
 /// `-k * (the activations)` laid out like the products of a panel block with the
 /// activation groups: lane `2r + j` (every row `r`) = `-k * sum(a[8q + 4j..8q + 4j + 4])`
 /// over the four groups `q`, the exact image of the `k`-offset that `isum` adds.

@@ -70,7 +70,8 @@ pub(in crate::x86_64) trait Core {
     /// The CPU must support the tier.
     unsafe fn isum(w: &Self::WPrep, a: &Self::APrep) -> __m256i;
 
-    /// [`tile`] of this core, compiled with the tier's target features.
+    /// [`tile`] of this core, compiled with the tier's target features: each impl
+    /// writes it with [`core_tile!`].
     ///
     /// # Safety
     /// The CPU must support the tier.
@@ -82,6 +83,10 @@ pub(in crate::x86_64) trait Core {
         ldo: usize,
     );
 }
+
+/// [`Core::PERM`] of a core whose [`Core::isum`] lanes are `[r0 r0 r1 r1 | r2 r2 r3 r3]`
+/// (two partial sums per row, rows in order): `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.
+pub(in crate::x86_64) const PERM_ROWS_IN_ORDER: [i32; 8] = [0, 1, 4, 5, 2, 3, 6, 7];
 
 /// The panel block type of a core.
 pub(in crate::x86_64) type Panel<C> = <<C as Core>::F as Format>::Panel;
@@ -272,6 +277,26 @@ pub(in crate::x86_64) unsafe fn gemm<C: Core, const GT: usize>(
         g0 = g1;
     }
 }
+
+/// `core_tile!("features")`, inside an `impl Core`: its [`Core::tile`], i.e. [`tile`] for
+/// this core compiled with the target features `features` (the tier's).
+macro_rules! core_tile {
+    ($features:literal) => {
+        #[target_feature(enable = $features)]
+        unsafe fn tile<const G: usize, const MR: usize>(
+            w: &[$crate::x86_64::panel::Panel<Self>],
+            kb: usize,
+            a: &[$crate::x86_64::panel::Act<Self>],
+            out: &mut [f32],
+            ldo: usize,
+        ) {
+            // SAFETY: this function is compiled with (and its caller guarantees) the
+            // tier's features, all that `tile` needs.
+            unsafe { $crate::x86_64::panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
+        }
+    };
+}
+pub(in crate::x86_64) use core_tile;
 
 /// `panel_kernel!(name, Core, GT)` defines the function `name`: the kernel contract
 /// ([`crate::matmul::contract`]) with core `Core` in GEMM tiles of `GT` row groups, i.e.

@@ -15,7 +15,7 @@ use super::q8_0::Q8_0Avx2;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ6Kx4;
 use crate::x86_64::format;
-use crate::x86_64::panel::{self, Core};
+use crate::x86_64::panel::{core_tile, Core};
 
 /// The avx2 core of the Q6_K product.
 pub(in crate::x86_64) struct Q6KAvx2;
@@ -70,15 +70,5 @@ impl Core for Q6KAvx2 {
         unsafe { Q8_0Avx2::isum(w, a) }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ6Kx4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) AVX2 + F16C.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c");
 }

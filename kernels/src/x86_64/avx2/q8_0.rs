@@ -16,7 +16,7 @@ use core::arch::x86_64::{
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ8_0x4;
 use crate::x86_64::format;
-use crate::x86_64::panel::{self, Core};
+use crate::x86_64::panel::{core_tile, Core};
 
 /// The avx2 core of the Q8_0 product.
 pub(in crate::x86_64) struct Q8_0Avx2;
@@ -68,15 +68,5 @@ impl Core for Q8_0Avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ8_0x4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) AVX2 + F16C.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c");
 }

@@ -26,7 +26,7 @@ use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ6Kx4;
 use crate::x86_64::format;
 use crate::x86_64::operands::group_x4;
-use crate::x86_64::panel::{self, Core};
+use crate::x86_64::panel::{core_tile, Core};
 
 /// The avx512 core of the Q6_K product.
 pub(in crate::x86_64) struct Q6KVnni;
@@ -130,15 +130,5 @@ impl Core for Q6KVnni {
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ6Kx4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) the tier.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni");
 }

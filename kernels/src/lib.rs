@@ -69,6 +69,8 @@ pub mod matmul;
 pub mod ops;
 pub mod pack;
 pub mod reference;
+#[cfg(target_arch = "x86_64")]
+mod unroll;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;

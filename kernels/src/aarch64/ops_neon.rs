@@ -258,4 +258,4 @@ impl Lanes for F32x16 {
     }
 }
 
-crate::ops::ops_tier!(Neon, "neon", #[target_feature(enable = "neon")]);
+crate::ops::contract::ops_tier!(Neon, "neon", #[target_feature(enable = "neon")]);

@@ -2,4 +2,4 @@
 
 use crate::reference::lanes::ScalarTier;
 
-crate::ops::ops_tier!(ScalarTier, "scalar", #[inline]);
+crate::ops::contract::ops_tier!(ScalarTier, "scalar", #[inline]);

@@ -4,6 +4,7 @@
 
 use core::arch::x86_64::*;
 
+use super::reduce::{reduce8_add, reduce8_max};
 use crate::reference::lanes::{Lanes, Tier, LANES};
 
 /// Proof that the CPU runs AVX2 + FMA + F16C.
@@ -219,32 +220,4 @@ impl Lanes for F32x16 {
     }
 }
 
-/// The last three levels of the reference tree (w = 4, 2, 1) on 8 lanes.
-///
-/// # Safety
-/// The CPU must run AVX.
-#[inline(always)]
-pub(crate) unsafe fn reduce8_add(s8: __m256) -> f32 {
-    // SAFETY: the caller guarantees AVX.
-    unsafe {
-        let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
-        let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-        _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps::<1>(s2, s2)))
-    }
-}
-
-/// [`reduce8_add`] with the reference's max (`a > b ? a : b`, which `maxps` is).
-///
-/// # Safety
-/// The CPU must run AVX.
-#[inline(always)]
-pub(crate) unsafe fn reduce8_max(s8: __m256) -> f32 {
-    // SAFETY: the caller guarantees AVX.
-    unsafe {
-        let s4 = _mm_max_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
-        let s2 = _mm_max_ps(s4, _mm_movehl_ps(s4, s4));
-        _mm_cvtss_f32(_mm_max_ss(s2, _mm_shuffle_ps::<1>(s2, s2)))
-    }
-}
-
-crate::ops::ops_tier!(Avx2, "avx2", #[target_feature(enable = "avx2,fma,f16c")]);
+crate::ops::contract::ops_tier!(Avx2, "avx2", #[target_feature(enable = "avx2,fma,f16c")]);

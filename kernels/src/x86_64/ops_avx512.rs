@@ -1,10 +1,11 @@
 //! AVX-512 (F + BW + VL) tier of the non-matmul ops ([`crate::ops`]): 16 lanes in one
 //! `__m512`, each vector operation the same IEEE operation as the scalar reference, the
-//! reductions in the reference's tree (the last levels shared with the AVX2 tier).
+//! reductions in the reference's tree (the last levels shared with the AVX2 tier, in
+//! [`super::reduce`]).
 
 use core::arch::x86_64::*;
 
-use super::ops_avx2::{reduce8_add, reduce8_max};
+use super::reduce::{reduce8_add, reduce8_max};
 use crate::reference::lanes::{Lanes, Tier, LANES};
 
 /// Proof that the CPU runs the `avx512` tier (AVX-512 F/BW/VL and everything AVX2 has).
@@ -200,7 +201,7 @@ unsafe fn halves(v: __m512) -> (__m256, __m256) {
     }
 }
 
-crate::ops::ops_tier!(
+crate::ops::contract::ops_tier!(
     Avx512,
     "avx512",
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]

@@ -18,10 +18,12 @@ use core::arch::x86_64::{
     _mm256_sub_epi16, _mm256_xor_si256,
 };
 
-use super::panel::{self, Core};
-use super::{q4_acts, q4_codes, q4_vectors};
+use super::maddubs4;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ4_0x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::{q4_acts, q4_codes, q4_vectors};
+use crate::x86_64::panel::{core_tile, Core, PERM_ROWS_IN_ORDER};
 
 /// The avx2 core of the Q4_0 product.
 pub(in crate::x86_64) struct Q4_0Avx2;
@@ -29,7 +31,7 @@ pub(in crate::x86_64) struct Q4_0Avx2;
 /// An activation block ready for [`Q4_0Avx2::isum`].
 #[derive(Clone, Copy)]
 pub(in crate::x86_64) struct Act {
-    /// See [`super::q4_acts`].
+    /// See [`crate::x86_64::operands::q4_acts`].
     groups: [__m256i; 4],
     /// int16 lane `4r + t` (every row `r`): `8 * sum` of activation pair `t` of all four
     /// 8-value groups, the lane-exact image of the code sums.
@@ -37,11 +39,10 @@ pub(in crate::x86_64) struct Act {
 }
 
 impl Core for Q4_0Avx2 {
-    type F = panel::Q4_0;
+    type F = format::Q4_0;
     type APrep = Act;
     type WPrep = [__m256i; 4];
-    // `[r0 r0 r1 r1 | r2 r2 r3 r3]` per item; `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.
-    const PERM: [i32; 8] = [0, 1, 4, 5, 2, 3, 6, 7];
+    const PERM: [i32; 8] = PERM_ROWS_IN_ORDER;
 
     #[inline(always)]
     unsafe fn prep_act(a: &BlockQ8_0) -> Act {
@@ -75,31 +76,12 @@ impl Core for Q4_0Avx2 {
 
     #[inline(always)]
     unsafe fn isum(w: &[__m256i; 4], a: &Act) -> __m256i {
-        let g = &a.groups;
         // SAFETY: the caller guarantees AVX2. Bounds in the module docs.
         unsafe {
-            let p0 = _mm256_add_epi16(
-                _mm256_maddubs_epi16(w[0], g[0]),
-                _mm256_maddubs_epi16(w[1], g[1]),
-            );
-            let p1 = _mm256_add_epi16(
-                _mm256_maddubs_epi16(w[2], g[2]),
-                _mm256_maddubs_epi16(w[3], g[3]),
-            );
-            let s = _mm256_sub_epi16(_mm256_add_epi16(p0, p1), a.corr);
+            let s = _mm256_sub_epi16(maddubs4(w, &a.groups), a.corr);
             _mm256_madd_epi16(s, _mm256_set1_epi16(1))
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ4_0x4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) AVX2 + F16C.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c");
 }

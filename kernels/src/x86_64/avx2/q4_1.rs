@@ -7,24 +7,23 @@
 //! to int32 exactly. Each row's block sum `sum(code * a)` is then exact, as in
 //! [`crate::reference::dot::q4_1_q8_1_block_sum`].
 
-use core::arch::x86_64::{
-    __m256i, _mm256_add_epi16, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_set1_epi16,
-};
+use core::arch::x86_64::{__m256i, _mm256_madd_epi16, _mm256_set1_epi16};
 
-use super::panel::{self, Core};
-use super::{q4_acts, q4_codes, q4_vectors};
+use super::maddubs4;
 use crate::formats::BlockQ8_1;
 use crate::pack::BlockQ4_1x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::{q4_acts, q4_codes, q4_vectors};
+use crate::x86_64::panel::{core_tile, Core, PERM_ROWS_IN_ORDER};
 
 /// The avx2 core of the Q4_1 product.
 pub(in crate::x86_64) struct Q4_1Avx2;
 
 impl Core for Q4_1Avx2 {
-    type F = panel::Q4_1;
+    type F = format::Q4_1;
     type APrep = [__m256i; 4];
     type WPrep = [__m256i; 4];
-    // `[r0 r0 r1 r1 | r2 r2 r3 r3]` per item; `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.
-    const PERM: [i32; 8] = [0, 1, 4, 5, 2, 3, 6, 7];
+    const PERM: [i32; 8] = PERM_ROWS_IN_ORDER;
 
     #[inline(always)]
     unsafe fn prep_act(a: &BlockQ8_1) -> [__m256i; 4] {
@@ -41,28 +40,8 @@ impl Core for Q4_1Avx2 {
     #[inline(always)]
     unsafe fn isum(w: &[__m256i; 4], a: &[__m256i; 4]) -> __m256i {
         // SAFETY: the caller guarantees AVX2. Bounds in the module docs.
-        unsafe {
-            let p0 = _mm256_add_epi16(
-                _mm256_maddubs_epi16(w[0], a[0]),
-                _mm256_maddubs_epi16(w[1], a[1]),
-            );
-            let p1 = _mm256_add_epi16(
-                _mm256_maddubs_epi16(w[2], a[2]),
-                _mm256_maddubs_epi16(w[3], a[3]),
-            );
-            _mm256_madd_epi16(_mm256_add_epi16(p0, p1), _mm256_set1_epi16(1))
-        }
+        unsafe { _mm256_madd_epi16(maddubs4(w, a), _mm256_set1_epi16(1)) }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ4_1x4],
-        kb: usize,
-        a: &[BlockQ8_1],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) AVX2 + F16C.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c");
 }

@@ -11,10 +11,11 @@ use core::arch::x86_64::{
     _mm_set1_epi16,
 };
 
-use super::panel::{self, Core};
 use super::q8_0::Q8_0Avx2;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ6Kx4;
+use crate::x86_64::format;
+use crate::x86_64::panel::{core_tile, Core};
 
 /// The avx2 core of the Q6_K product.
 pub(in crate::x86_64) struct Q6KAvx2;
@@ -32,7 +33,7 @@ unsafe fn pick_words(lo: i16, hi: i16) -> __m256i {
 }
 
 impl Core for Q6KAvx2 {
-    type F = panel::Q6K;
+    type F = format::Q6K;
     type APrep = [__m256i; 4];
     /// Panel vectors as in [`Q8_0Avx2`], each int16 weight times its scale.
     type WPrep = [__m256i; 8];
@@ -69,15 +70,5 @@ impl Core for Q6KAvx2 {
         unsafe { Q8_0Avx2::isum(w, a) }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ6Kx4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) AVX2 + F16C.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c");
 }

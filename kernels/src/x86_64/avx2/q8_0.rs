@@ -13,15 +13,16 @@ use core::arch::x86_64::{
     _mm_loadu_si128, _mm_set1_epi64x,
 };
 
-use super::panel::{self, Core};
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ8_0x4;
+use crate::x86_64::format;
+use crate::x86_64::panel::{core_tile, Core};
 
 /// The avx2 core of the Q8_0 product.
 pub(in crate::x86_64) struct Q8_0Avx2;
 
 impl Core for Q8_0Avx2 {
-    type F = panel::Q8_0;
+    type F = format::Q8_0;
     /// Activation group q (8 values) as int16 in both 128-bit halves.
     type APrep = [__m256i; 4];
     /// Panel vector `2q` (rows 0-1 of group q) and `2q + 1` (rows 2-3) as int16.
@@ -67,15 +68,5 @@ impl Core for Q8_0Avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ8_0x4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) AVX2 + F16C.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c");
 }

@@ -7,40 +7,29 @@
 //! Bound: the start is at most 8 * 16 * 128 = 16384 in magnitude, each of the 4 steps adds
 //! 4 products of at most 15 * 128: every intermediate is far inside int32.
 
-use core::arch::x86_64::{
-    __m256i, _mm256_dpbusd_epi32, _mm256_set1_epi8, _mm256_srli_epi16, _mm256_ternarylogic_epi32,
-};
+use core::arch::x86_64::{__m256i, _mm256_set1_epi8, _mm256_srli_epi16, _mm256_ternarylogic_epi32};
 
-use super::super::avx2::{q4_acts, q4_vectors};
-use super::neg_offset_sums;
-use super::panel::{self, Core};
+use super::{dpbusd4, neg_offset_sums, OffsetAct};
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ4_0x4;
+use crate::x86_64::format;
+use crate::x86_64::operands::{q4_acts, q4_vectors};
+use crate::x86_64::panel::{core_tile, Core, PERM_ROWS_IN_ORDER};
 
 /// The avx512 core of the Q4_0 product.
 pub(in crate::x86_64) struct Q4_0Vnni;
 
-/// An activation block ready for [`Q4_0Vnni::isum`].
-#[derive(Clone, Copy)]
-pub(in crate::x86_64) struct Act {
-    /// See [`super::super::avx2::q4_acts`].
-    groups: [__m256i; 4],
-    /// `-8 * (the activations of each lane)`.
-    start: __m256i,
-}
-
 impl Core for Q4_0Vnni {
-    type F = panel::Q4_0;
-    type APrep = Act;
+    type F = format::Q4_0;
+    type APrep = OffsetAct;
     type WPrep = [__m256i; 4];
-    // `[r0 r0 r1 r1 | r2 r2 r3 r3]` per item; `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.
-    const PERM: [i32; 8] = [0, 1, 4, 5, 2, 3, 6, 7];
+    const PERM: [i32; 8] = PERM_ROWS_IN_ORDER;
 
     #[inline(always)]
-    unsafe fn prep_act(a: &BlockQ8_0) -> Act {
+    unsafe fn prep_act(a: &BlockQ8_0) -> OffsetAct {
         // SAFETY: the caller guarantees the tier.
         unsafe {
-            Act {
+            OffsetAct {
                 groups: q4_acts(&a.qs),
                 start: neg_offset_sums(&a.qs, 8),
             }
@@ -55,7 +44,7 @@ impl Core for Q4_0Vnni {
             let (low, bit3) = (_mm256_set1_epi8(0x0F), _mm256_set1_epi8(0x08));
             // `(x & 0x0F) ^ 0x08` in one vpternlogd (truth table 0x6A): the low nibble of
             // each byte with the panel's XOR 0x88 undone, i.e. the code 0..=15. The 16-bit
-            // shift brings the high nibbles down first, as in the avx2 tier's `q4_codes`.
+            // shift brings the high nibbles down first, as in `operands::q4_codes`.
             let code = |x| _mm256_ternarylogic_epi32::<0x6A>(x, low, bit3);
             [
                 code(v0),
@@ -67,24 +56,10 @@ impl Core for Q4_0Vnni {
     }
 
     #[inline(always)]
-    unsafe fn isum(w: &[__m256i; 4], a: &Act) -> __m256i {
+    unsafe fn isum(w: &[__m256i; 4], a: &OffsetAct) -> __m256i {
         // SAFETY: the caller guarantees AVX512-VNNI/VL. Bounds in the module docs.
-        unsafe {
-            w.iter()
-                .zip(&a.groups)
-                .fold(a.start, |s, (&w, &x)| _mm256_dpbusd_epi32(s, w, x))
-        }
+        unsafe { dpbusd4(a.start, w, &a.groups) }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ4_0x4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) the tier.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni");
 }

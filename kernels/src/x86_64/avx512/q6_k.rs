@@ -21,11 +21,12 @@ use core::arch::x86_64::{
     _mm256_sub_epi32, _mm_loadl_epi64,
 };
 
-use super::super::avx2::group_x4;
-use super::panel::{self, Core};
 use super::q8_0::Q8_0Vnni;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ6Kx4;
+use crate::x86_64::format;
+use crate::x86_64::operands::group_x4;
+use crate::x86_64::panel::{core_tile, Core};
 
 /// The avx512 core of the Q6_K product.
 pub(in crate::x86_64) struct Q6KVnni;
@@ -76,7 +77,7 @@ unsafe fn half_starts(qs: &[i8; 32]) -> [__m256i; 2] {
 }
 
 impl Core for Q6KVnni {
-    type F = panel::Q6K;
+    type F = format::Q6K;
     type APrep = Act;
     type WPrep = Weights;
     const PERM: [i32; 8] = Q8_0Vnni::PERM;
@@ -129,15 +130,5 @@ impl Core for Q6KVnni {
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn tile<const G: usize, const MR: usize>(
-        w: &[BlockQ6Kx4],
-        kb: usize,
-        a: &[BlockQ8_0],
-        out: &mut [f32],
-        ldo: usize,
-    ) {
-        // SAFETY: this function is compiled with (and its caller guarantees) the tier.
-        unsafe { panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
-    }
+    core_tile!("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni");
 }

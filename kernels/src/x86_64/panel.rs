@@ -1,7 +1,8 @@
-//! The x86 panel product written once: the tile loop, the reduction of int32 block sums to
-//! one lane per output, the scalar tier's float stage lane by lane, and the loop nest over
-//! row groups and activation rows. The avx2 and avx512 tiers only supply a [`Core`]: how a
-//! panel block and an activation block become exact int32 block sums.
+//! The x86 panel product written once, shared by the avx2 and avx512 tiers: the tile loop,
+//! the reduction of int32 block sums to one lane per output, and the loop nest over row
+//! groups and activation rows. A tier supplies a [`Core`] per format (how a panel block and
+//! an activation block become exact int32 block sums); the float stage is the format's
+//! ([`super::format`]), and [`panel_kernel!`] names the resulting kernel.
 //!
 //! Everything here is `#[inline(always)]` and has no `#[target_feature]` of its own: it is
 //! inlined into each tier's [`Core::tile`], which carries the tier's features (the pattern
@@ -12,21 +13,20 @@
 //! (in a per-core order, undone by [`Core::PERM`]). Two items `x`, `y` meet in one
 //! `hadd` + `vpermd`, leaving `[x rows 0-3 | y rows 0-3]` as exact int32s, which convert
 //! to f32 exactly (|sum| <= 32 * 128 * 128 < 2^24) and enter the float stage of
-//! [`Format::accumulate`]: the scalar tier's operations in its order, one lane per output,
-//! never fused (`_mm256_mul_ps` then `_mm256_add_ps`; Rust never contracts them).
+//! [`Format::accumulate`]: the scalar tier's operations in its order, one lane per output.
 //!
 //! Nothing here allocates; every read goes through a reference to a whole block, and every
 //! write through a bounds-checked subslice of `out`.
 
 use core::arch::x86_64::{
-    __m128, __m256, __m256i, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtepi32_ps,
-    _mm256_extractf128_ps, _mm256_hadd_epi32, _mm256_mul_ps, _mm256_permutevar8x32_epi32,
-    _mm256_set_m128, _mm256_setr_epi32, _mm256_setzero_ps, _mm_cvtph_ps, _mm_loadu_ps,
-    _mm_set1_epi16, _mm_setzero_ps, _mm_storeu_ps,
+    __m256, __m256i, _mm256_castps256_ps128, _mm256_cvtepi32_ps, _mm256_extractf128_ps,
+    _mm256_hadd_epi32, _mm256_permutevar8x32_epi32, _mm256_set_m128, _mm256_setr_epi32,
+    _mm256_setzero_ps, _mm_storeu_ps,
 };
 
-use crate::formats::{BlockQ8_0, BlockQ8_1};
-use crate::pack::{BlockQ4_0x4, BlockQ4_1x4, BlockQ6Kx4, BlockQ8_0x4, PANEL_ROWS};
+use super::format::Format;
+use crate::pack::PANEL_ROWS;
+use crate::unroll::unroll;
 
 /// Activation rows per full GEMM tile.
 pub(in crate::x86_64) const TILE_M: usize = 4;
@@ -39,39 +39,8 @@ pub(in crate::x86_64) const GEMV_GROUPS: usize = 4;
 /// swept by every activation tile while they stay in L2.
 const GEMM_BLOCK_BYTES: usize = 256 * 1024;
 
-/// Most output pairs (two items of 4 lanes) a tile holds: `G * MR <= 8`.
+/// Most output pairs (two items of 4 lanes) a tile holds: `G * MR <= 16`.
 const MAX_PAIRS: usize = 8;
-
-/// One weight format's scales and float stage, the same on every x86 tier.
-pub(in crate::x86_64) trait Format {
-    /// A panel block: 4 weight rows x 32 values.
-    type Panel;
-    /// An activation block: 32 values.
-    type Act;
-
-    /// `[d, m]` of a panel block, lane `r` = weight row `r` (`m` is zero where the format
-    /// has none).
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    unsafe fn weight_scales(p: &Self::Panel) -> [__m128; 2];
-
-    /// `[d, s]` of an activation block as f32, each broadcast to 4 lanes (`s` is zero where
-    /// the format has none). F16C's conversion is exact and equals
-    /// [`crate::formats::f16_to_f32`] except that it quiets a signaling NaN (the product
-    /// is a quiet NaN with the same payload either way).
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and F16C.
-    unsafe fn act_scales(a: &Self::Act) -> [__m128; 2];
-
-    /// `sumf + (the block's term)` per lane, from the exact block sums `isum` (converted to
-    /// f32) and the scales of each lane, with the scalar tier's operations in its order.
-    ///
-    /// # Safety
-    /// The CPU must support AVX.
-    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256;
-}
 
 /// A tier's integer core for one format.
 pub(in crate::x86_64) trait Core {
@@ -101,7 +70,8 @@ pub(in crate::x86_64) trait Core {
     /// The CPU must support the tier.
     unsafe fn isum(w: &Self::WPrep, a: &Self::APrep) -> __m256i;
 
-    /// [`tile`] of this core, compiled with the tier's target features.
+    /// [`tile`] of this core, compiled with the tier's target features: each impl
+    /// writes it with [`core_tile!`].
     ///
     /// # Safety
     /// The CPU must support the tier.
@@ -114,124 +84,14 @@ pub(in crate::x86_64) trait Core {
     );
 }
 
+/// [`Core::PERM`] of a core whose [`Core::isum`] lanes are `[r0 r0 r1 r1 | r2 r2 r3 r3]`
+/// (two partial sums per row, rows in order): `hadd` gives `[x0 x1 y0 y1 | x2 x3 y2 y3]`.
+pub(in crate::x86_64) const PERM_ROWS_IN_ORDER: [i32; 8] = [0, 1, 4, 5, 2, 3, 6, 7];
+
 /// The panel block type of a core.
 pub(in crate::x86_64) type Panel<C> = <<C as Core>::F as Format>::Panel;
 /// The activation block type of a core.
 pub(in crate::x86_64) type Act<C> = <<C as Core>::F as Format>::Act;
-
-/// Q8_0 panels x Q8_0 activations: `sumf += isum as f32 * (dw * da)`.
-pub(in crate::x86_64) struct Q8_0;
-/// Q4_0 panels x Q8_0 activations: `sumf += (isum as f32 * dw) * da`.
-pub(in crate::x86_64) struct Q4_0;
-/// Q4_1 panels x Q8_1 activations: `sumf += ((dw * da) * isum as f32) + mw * sa`.
-pub(in crate::x86_64) struct Q4_1;
-/// Q6_K panels x Q8_0 activations: the float stage of [`Q8_0`].
-pub(in crate::x86_64) struct Q6K;
-
-/// `d` of an activation block broadcast to 4 lanes, exactly (F16C).
-///
-/// # Safety
-/// The CPU must support F16C.
-#[inline(always)]
-unsafe fn f16x4(bits: u16) -> __m128 {
-    // SAFETY: the caller guarantees F16C (and so SSE2).
-    unsafe { _mm_cvtph_ps(_mm_set1_epi16(bits as i16)) }
-}
-
-impl Format for Q8_0 {
-    type Panel = BlockQ8_0x4;
-    type Act = BlockQ8_0;
-
-    #[inline(always)]
-    unsafe fn weight_scales(p: &BlockQ8_0x4) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
-        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2 and F16C.
-        unsafe { [f16x4(a.d), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
-    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
-        // SAFETY: the caller guarantees AVX.
-        unsafe { _mm256_add_ps(sumf, _mm256_mul_ps(isum, _mm256_mul_ps(w[0], a[0]))) }
-    }
-}
-
-impl Format for Q4_0 {
-    type Panel = BlockQ4_0x4;
-    type Act = BlockQ8_0;
-
-    #[inline(always)]
-    unsafe fn weight_scales(p: &BlockQ4_0x4) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
-        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2 and F16C.
-        unsafe { [f16x4(a.d), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
-    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
-        // SAFETY: the caller guarantees AVX.
-        unsafe { _mm256_add_ps(sumf, _mm256_mul_ps(_mm256_mul_ps(isum, w[0]), a[0])) }
-    }
-}
-
-impl Format for Q4_1 {
-    type Panel = BlockQ4_1x4;
-    type Act = BlockQ8_1;
-
-    #[inline(always)]
-    unsafe fn weight_scales(p: &BlockQ4_1x4) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2; the loads read the 4 floats of `p.d`, `p.m`.
-        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_loadu_ps(p.m.as_ptr())] }
-    }
-
-    #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_1) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2 and F16C.
-        unsafe { [f16x4(a.d), f16x4(a.s)] }
-    }
-
-    #[inline(always)]
-    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
-        // SAFETY: the caller guarantees AVX.
-        unsafe {
-            let scaled = _mm256_mul_ps(_mm256_mul_ps(w[0], a[0]), isum);
-            _mm256_add_ps(sumf, _mm256_add_ps(scaled, _mm256_mul_ps(w[1], a[1])))
-        }
-    }
-}
-
-impl Format for Q6K {
-    type Panel = BlockQ6Kx4;
-    type Act = BlockQ8_0;
-
-    #[inline(always)]
-    unsafe fn weight_scales(p: &BlockQ6Kx4) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
-        unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
-        // SAFETY: the caller's guarantees, forwarded.
-        unsafe { Q8_0::act_scales(a) }
-    }
-
-    #[inline(always)]
-    unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
-        // SAFETY: the caller's guarantees, forwarded.
-        unsafe { Q8_0::accumulate(sumf, isum, w, a) }
-    }
-}
 
 /// Item `n` of a `G x MR` tile: (row group, activation row), activation rows fastest.
 #[inline(always)]
@@ -302,20 +162,13 @@ pub(in crate::x86_64) unsafe fn tile<C: Core, const G: usize, const MR: usize>(
         )
     };
     for b in 0..kb {
-        // One pair step per output pair, unrolled (by a macro) so that every index is a
-        // constant and the accumulators stay in registers.
-        // SAFETY: the caller guarantees the tier; `b < kb` and every pair index is inside
-        // the tile, so the steps read blocks borrowed above.
-        unsafe {
-            macro_rules! steps {
-                ($($p:literal)*) => {$(
-                    if pairs > $p {
-                        sumf[$p] = pair_step::<C, G, MR>($p, b, &panels, &acts, perm, sumf[$p]);
-                    }
-                )*};
-            }
-            steps!(0 1 2 3 4 5 6 7);
-        }
+        // One pair step per output pair, unrolled so that every index is a constant and
+        // the accumulators stay in registers.
+        unroll!((G * MR).div_ceil(2), |p| {
+            // SAFETY: the caller guarantees the tier; `b < kb` and `p < pairs`, so the
+            // step reads blocks borrowed above.
+            sumf[p] = unsafe { pair_step::<C, G, MR>(p, b, &panels, &acts, perm, sumf[p]) };
+        });
     }
     for (p, &s) in sumf.iter().enumerate().take(pairs) {
         // SAFETY: the caller guarantees the tier; the stores write 4 floats into
@@ -425,27 +278,47 @@ pub(in crate::x86_64) unsafe fn gemm<C: Core, const GT: usize>(
     }
 }
 
+/// `core_tile!("features")`, inside an `impl Core`: its [`Core::tile`], i.e. [`tile`] for
+/// this core compiled with the target features `features` (the tier's).
+macro_rules! core_tile {
+    ($features:literal) => {
+        #[target_feature(enable = $features)]
+        unsafe fn tile<const G: usize, const MR: usize>(
+            w: &[$crate::x86_64::panel::Panel<Self>],
+            kb: usize,
+            a: &[$crate::x86_64::panel::Act<Self>],
+            out: &mut [f32],
+            ldo: usize,
+        ) {
+            // SAFETY: this function is compiled with (and its caller guarantees) the
+            // tier's features, all that `tile` needs.
+            unsafe { $crate::x86_64::panel::tile::<Self, G, MR>(w, kb, a, out, ldo) }
+        }
+    };
+}
+pub(in crate::x86_64) use core_tile;
+
 /// `panel_kernel!(name, Core, GT)` defines the function `name`: the kernel contract
 /// ([`crate::matmul::contract`]) with core `Core` in GEMM tiles of `GT` row groups, i.e.
 /// [`gemm`] under the name logs and tests see.
 macro_rules! panel_kernel {
     ($name:ident, $core:ty, $groups:expr) => {
         /// The kernel contract ([`crate::matmul::contract`]) for this core, tiled by
-        /// [`crate::x86_64::avx2::panel::gemm`].
+        /// [`crate::x86_64::panel::gemm`].
         ///
         /// # Safety
         /// The CPU must support the core's tier. Slices that do not fit the contract
         /// panic, never read or write out of bounds.
         pub(in crate::x86_64) unsafe fn $name(
-            w: &[$crate::x86_64::avx2::panel::Panel<$core>],
+            w: &[$crate::x86_64::panel::Panel<$core>],
             kb: usize,
-            a: &[$crate::x86_64::avx2::panel::Act<$core>],
+            a: &[$crate::x86_64::panel::Act<$core>],
             m: usize,
             out: &mut [f32],
             ldo: usize,
         ) {
             // SAFETY: forwarded from the caller.
-            unsafe { $crate::x86_64::avx2::panel::gemm::<$core, $groups>(w, kb, a, m, out, ldo) }
+            unsafe { $crate::x86_64::panel::gemm::<$core, $groups>(w, kb, a, m, out, ldo) }
         }
     };
 }
@@ -454,7 +327,8 @@ pub(in crate::x86_64) use panel_kernel;
 #[cfg(test)]
 mod tests {
     //! Shapes `tests/matmul_tiers.rs` does not reach: K long enough for several GEMM cache
-    //! blocks, every activation tail, an output stride wider than the tile, K = 0.
+    //! blocks, every activation tail, an output stride wider than the tile (K = 0: the
+    //! tiers' own tests).
     use alloc::vec;
     use alloc::vec::Vec;
 
@@ -564,18 +438,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn empty_k_writes_nothing() {
-        if !Isa::Avx2.is_available() {
-            return;
-        }
-        let mut out = [1.0f32; 8];
-        // SAFETY: AVX2 is available (checked above); nothing is read or written.
-        unsafe {
-            super::gemm::<crate::x86_64::avx2::q8_0::Q8_0Avx2, 1>(&[], 0, &[], 2, &mut out, 4);
-        }
-        assert_eq!(out, [1.0; 8]);
     }
 }

@@ -69,7 +69,7 @@ pub mod matmul;
 pub mod ops;
 pub mod pack;
 pub mod reference;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "aarch64", target_arch = "x86_64"))]
 mod unroll;
 
 #[cfg(target_arch = "aarch64")]

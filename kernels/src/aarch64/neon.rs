@@ -37,6 +37,7 @@
 //! against the fixed block sizes) except the raw vector loads and stores, whose extent is
 //! argued at each `unsafe` block.
 
+use crate::unroll::unroll;
 use core::arch::aarch64::*;
 
 use super::format::Format;
@@ -234,31 +235,6 @@ unsafe fn row_sums<F: Format>(w: &Expanded, x: &ActGroups, ws: &F::WScales) -> i
     } else {
         block_dot(w, x)
     }
-}
-
-/// Runs `$body` once for each constant `$i` in `0..$n` (`$n <= 4`, a const generic), fully
-/// unrolled: the row bodies are too big for LLVM to unroll by itself, and a rolled loop
-/// would keep the tile's sums in memory instead of registers.
-macro_rules! unroll {
-    ($n:expr, |$i:ident| $body:block) => {{
-        const { assert!($n <= 4) };
-        if 0 < $n {
-            let $i = 0usize;
-            $body
-        }
-        if 1 < $n {
-            let $i = 1usize;
-            $body
-        }
-        if 2 < $n {
-            let $i = 2usize;
-            $body
-        }
-        if 3 < $n {
-            let $i = 3usize;
-            $body
-        }
-    }};
 }
 
 /// The outputs of `GP` panel groups (`panels[j]`, `kb` blocks each, output columns

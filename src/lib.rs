@@ -44,6 +44,7 @@ pub mod doc;
 pub mod exec;
 pub mod ffi;
 pub mod gguf;
+pub mod info;
 pub mod model;
 pub mod runtime;
 pub mod tokenizer;

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use cli::common::{print_stdout, DEFAULT_MODEL};
-use slimlm::gguf::{render_info, GgufFile};
+use slimlm::gguf::GgufFile;
+use slimlm::info::render_info;
 use slimlm::model::weights::render_support;
 
 #[derive(Parser)]

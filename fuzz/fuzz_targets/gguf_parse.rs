@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use slimlm::gguf::{render_info, GgufFile};
+use slimlm::gguf::GgufFile;
+use slimlm::info::render_info;
 use slimlm::model::ModelConfig;
 use slimlm::tokenizer::Tokenizer;
 

@@ -14,7 +14,6 @@
 mod cursor;
 mod error;
 mod file;
-pub mod info;
 mod metadata;
 mod parse;
 mod source;
@@ -23,7 +22,6 @@ pub mod writer;
 
 pub use error::{GgufError, Subject};
 pub use file::GgufFile;
-pub use info::render_info;
 pub use metadata::{MetaArray, MetaValue, MAX_NESTING};
 pub use parse::DEFAULT_ALIGNMENT;
 pub use tensors::{TensorInfo, MAX_DIMS};

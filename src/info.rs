@@ -8,7 +8,7 @@ use std::fmt::{self, Write};
 
 use slimlm_kernels::formats::GgmlType;
 
-use super::{GgufFile, MetaValue};
+use crate::gguf::{GgufFile, MetaValue};
 use crate::tokenizer::TokenizerKind;
 
 /// `{arch}.`-prefixed keys shown as hyperparameters, when present.
@@ -191,7 +191,7 @@ fn write_totals(out: &mut String, file: &GgufFile) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{GgufWriter, MetaArray};
+    use crate::gguf::{GgufWriter, MetaArray};
     use super::*;
 
     #[test]

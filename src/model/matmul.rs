@@ -12,7 +12,7 @@
 
 use std::ops::Range;
 
-use bytemuck::Pod;
+use bytemuck::{Pod, Zeroable};
 
 use super::weights::Matrix;
 use crate::exec::threads::Pool;
@@ -122,6 +122,9 @@ fn packed_matmuls(
     scratch: &mut MatmulScratch,
     cx: Compute<'_>,
 ) {
+    if m == 1 {
+        return packed_gemv(ws, x, outs, scratch, cx);
+    }
     let k = ws[0].cols;
     let kernels = cx.kernels;
     let acts = match ws[0].ty() {
@@ -198,6 +201,93 @@ fn packed_matmuls(
                 }
             }
         });
+}
+
+/// Decode (one activation row) through the tier's kernels: the row is quantized once on
+/// this thread (a few hundred values: a parallel step would cost more than the work), and
+/// each task writes its range of output values straight into `outs`, so the whole product
+/// is one parallel step, with no staging tiles and no scatter. Tasks are whole GEMV tiles
+/// of the kernel (its [`Tile::gemv_weight_rows`]), about four per thread.
+///
+/// [`Tile::gemv_weight_rows`]: slimlm_kernels::matmul::Tile
+fn packed_gemv(
+    ws: &[&PackedMatrix],
+    x: &[f32],
+    outs: &mut [&mut [f32]],
+    scratch: &mut MatmulScratch,
+    cx: Compute<'_>,
+) {
+    let kernels = cx.kernels;
+    let quantized = |e: Result<(), MatmulError>| {
+        if let Err(e) = e {
+            unreachable!("activation row of {} values: {e}", x.len());
+        }
+    };
+    let acts = match activation_type(ws[0].ty()) {
+        GgmlType::Q8_1 => {
+            scratch.q8_1.resize(x.len() / 32, BlockQ8_1::zeroed());
+            quantized(kernels.quantize_q8_1(x, &mut scratch.q8_1));
+            Activations::Q8_1(&scratch.q8_1)
+        }
+        _ => {
+            scratch.q8_0.resize(x.len() / 32, BlockQ8_0::zeroed());
+            quantized(kernels.quantize_q8_0(x, &mut scratch.q8_0));
+            Activations::Q8_0(&scratch.q8_0)
+        }
+    };
+    let tile_groups = ws
+        .iter()
+        .filter_map(|w| kernels.kernel_tile(w.ty()))
+        .map(|(_, tile)| tile.gemv_weight_rows.div_ceil(PANEL_ROWS))
+        .max()
+        .unwrap_or(1);
+    let groups: usize = ws.iter().map(|w| w.groups()).sum();
+    let per_task = groups
+        .div_ceil(4 * cx.pool.threads())
+        .next_multiple_of(tile_groups);
+    let mut tasks: Vec<(usize, Range<usize>, &mut [f32])> = Vec::new();
+    for (i, (w, out)) in ws.iter().zip(outs.iter_mut()).enumerate() {
+        let mut rest = &mut out[..];
+        let mut first = 0;
+        while first < w.groups() {
+            let range = first..(first + per_task).min(w.groups());
+            let values = (PANEL_ROWS * range.len()).min(rest.len());
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(values);
+            rest = tail;
+            first = range.end;
+            tasks.push((i, range, part));
+        }
+    }
+    cx.pool.for_each_chunk_mut(&mut tasks, 1, |_, task, _| {
+        let (i, ref range, ref mut out) = task[0];
+        let full = out.len() / PANEL_ROWS;
+        let direct = range.start..range.start + full;
+        let result = kernels
+            .gemm(
+                ws[i],
+                direct,
+                acts,
+                1,
+                &mut out[..PANEL_ROWS * full],
+                PANEL_ROWS * full,
+            )
+            .and_then(|()| {
+                // The matrix's last group, when its rows are not a multiple of 4: the
+                // kernel writes the whole panel, the output takes the rows that exist.
+                let valid = out.len() % PANEL_ROWS;
+                if valid == 0 {
+                    return Ok(());
+                }
+                let mut last = [0.0f32; PANEL_ROWS];
+                let g = range.start + full;
+                kernels.gemm(ws[i], g..g + 1, acts, 1, &mut last, PANEL_ROWS)?;
+                out[PANEL_ROWS * full..].copy_from_slice(&last[..valid]);
+                Ok(())
+            });
+        if let Err(e) = result {
+            unreachable!("{} groups {range:?}: {e}", ws[i].ty());
+        }
+    });
 }
 
 /// Float weights (and any block type without panels): one dot product per output.

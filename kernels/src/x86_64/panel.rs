@@ -21,7 +21,7 @@
 use core::arch::x86_64::{
     __m256, __m256i, _mm256_castps256_ps128, _mm256_cvtepi32_ps, _mm256_extractf128_ps,
     _mm256_hadd_epi32, _mm256_permutevar8x32_epi32, _mm256_set_m128, _mm256_setr_epi32,
-    _mm256_setzero_ps, _mm_storeu_ps,
+    _mm256_setzero_ps, _mm_prefetch, _mm_storeu_ps, _MM_HINT_T0,
 };
 
 use super::format::Format;
@@ -161,7 +161,22 @@ pub(in crate::x86_64) unsafe fn tile<C: Core, const G: usize, const MR: usize>(
             [_mm256_setzero_ps(); MAX_PAIRS],
         )
     };
+    // Decode (one activation row) streams every weight once from memory, so the GEMV tile
+    // prefetches the next tile's panels (the `G` groups after these, contiguous in the
+    // matrix: one stream) a block's worth per step, while this tile computes. Prefetches
+    // never fault, and the address is only formed with `wrapping_add`, so running past
+    // the matrix's end is harmless.
+    let next_tile = w.as_ptr_range().end.cast::<u8>();
+    let prefetch_step = G * size_of::<Panel<C>>();
     for b in 0..kb {
+        if MR == 1 {
+            let at = next_tile.wrapping_add(b * prefetch_step);
+            for line in (0..prefetch_step).step_by(64) {
+                // SAFETY: SSE is part of every x86-64 tier; a prefetch reads nothing
+                // architecturally and cannot fault.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(line).cast::<i8>()) };
+            }
+        }
         // One pair step per output pair, unrolled so that every index is a constant and
         // the accumulators stay in registers.
         unroll!((G * MR).div_ceil(2), |p| {

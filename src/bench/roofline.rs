@@ -116,6 +116,25 @@ pub fn read_bandwidth(pool: &Pool, bytes: usize, passes: usize) -> Bandwidth {
     }
 }
 
+/// The cost of one parallel step of `pool` with no work in it (publish, every participant
+/// claims an empty task, barrier): the best mean over 5 rounds of 2000 steps, in ns.
+/// `None` for a pool of one thread, which never steps.
+pub fn barrier_ns(pool: &Pool) -> Option<f64> {
+    if pool.threads() < 2 {
+        return None;
+    }
+    let steps = 2000;
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..steps {
+            pool.for_each_task(pool.threads(), |_, _| {});
+        }
+        best = best.min(start.elapsed().as_secs_f64() * 1e9 / steps as f64);
+    }
+    Some(best)
+}
+
 /// Sum with eight independent accumulators, so the loads, not the adds, set the pace
 /// (the compiler vectorizes it).
 fn sum(v: &[u64]) -> u64 {
@@ -151,6 +170,10 @@ pub struct Roofline {
     /// 2 x MACs of the matrices per token x prefill tokens/s.
     pub prefill_gops: f64,
     pub prefill_percent_of_peak: Option<f64>,
+    /// Parallel steps of the pool (barriers) per decoded token.
+    pub decode_steps_per_token: f64,
+    /// One empty parallel step of the pool, ns (None with one thread).
+    pub barrier_ns: Option<f64>,
 }
 
 impl Roofline {
@@ -162,6 +185,8 @@ impl Roofline {
         peak: Option<Int8Peak>,
         decode_tokens_per_s: f64,
         prefill_tokens_per_s: f64,
+        decode_steps_per_token: f64,
+        barrier_ns: Option<f64>,
     ) -> Roofline {
         let bound = bandwidth.gb_per_s * 1e9 / cost.weight_bytes.max(1) as f64;
         let bound_w = bandwidth_at_weight_size.gb_per_s * 1e9 / cost.weight_bytes.max(1) as f64;
@@ -180,6 +205,8 @@ impl Roofline {
             int8_peak: peak,
             prefill_tokens_per_s,
             prefill_gops,
+            decode_steps_per_token,
+            barrier_ns,
         }
     }
 
@@ -228,6 +255,18 @@ impl Roofline {
                 r.decode_percent_of_bound,
                 r.decode_percent_of_bound_at_weight_size
             ),
+        );
+        row(
+            "parallel steps per decoded token",
+            match r.barrier_ns {
+                Some(ns) => format!(
+                    "{:.0} x {:.0} ns per empty step = {:.1}% of a token's time",
+                    r.decode_steps_per_token,
+                    ns,
+                    r.decode_steps_per_token * ns * 1e-9 * r.decode_tokens_per_s * 100.0
+                ),
+                None => format!("{:.0} (one thread: no barriers)", r.decode_steps_per_token),
+            },
         );
         match &r.int8_peak {
             Some(p) => row(

@@ -355,6 +355,17 @@ fn model_info(args: &BenchArgs, model: &Model, load_s: f64) -> ModelInfo {
     }
 }
 
+/// Parallel steps of the pool per decoded token: 8 tokens decoded after a 1-token prompt.
+fn decode_steps_per_token(model: &Model) -> Result<f64, Box<dyn Error>> {
+    let mut session = slimlm::runtime::Session::new(model, 16)?;
+    session.prefill(&[0])?;
+    let (tokens, before) = (8u32, model.pool().parallel_steps());
+    for t in 1..=tokens {
+        session.decode(t)?;
+    }
+    Ok((model.pool().parallel_steps() - before) as f64 / f64::from(tokens))
+}
+
 /// Bandwidth and int8 peak on the model's threads, against tg and pp at depth 0.
 fn roofline_report(model: &Model, rows: &[Row]) -> Result<Roofline, Box<dyn Error>> {
     let speed = |test: Test| {
@@ -375,6 +386,8 @@ fn roofline_report(model: &Model, rows: &[Row]) -> Result<Roofline, Box<dyn Erro
         peak,
         speed(Test::Tg),
         speed(Test::Pp),
+        decode_steps_per_token(model)?,
+        roofline::barrier_ns(model.pool()),
     );
     print_stdout(&format!("\n## Roofline\n\n{}", r.markdown()))?;
     Ok(r)

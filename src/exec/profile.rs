@@ -62,6 +62,10 @@ pub struct Profile {
     enabled: bool,
     time: [Duration; Op::ALL.len()],
     calls: [u64; Op::ALL.len()],
+    /// Parallel steps of the thread pool (barriers) during the profiled forward passes.
+    parallel_steps: u64,
+    /// Forward passes profiled.
+    passes: u64,
 }
 
 impl Profile {
@@ -88,6 +92,14 @@ impl Profile {
             let i = op as usize;
             self.time[i] += t.elapsed();
             self.calls[i] += 1;
+        }
+    }
+
+    /// Counts one forward pass that ran `steps` parallel steps of the pool.
+    pub fn add_pass(&mut self, steps: u64) {
+        if self.enabled {
+            self.passes += 1;
+            self.parallel_steps += steps;
         }
     }
 
@@ -122,6 +134,15 @@ impl Profile {
             );
         }
         let _ = writeln!(out, "{:<30} {:>9.2}", "total", total.as_secs_f64() * 1e3);
+        if self.passes > 0 {
+            let _ = writeln!(
+                out,
+                "parallel steps (pool barriers): {} in {} forward passes, {:.1} per pass",
+                self.parallel_steps,
+                self.passes,
+                self.parallel_steps as f64 / self.passes as f64
+            );
+        }
         out
     }
 }

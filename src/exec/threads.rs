@@ -51,6 +51,8 @@ struct Shared {
     /// Set when a task panicked in a worker; the caller panics after the step.
     panicked: AtomicBool,
     shutdown: AtomicBool,
+    /// Parallel steps run so far (every `run_on_all`: one publish and one barrier).
+    steps: AtomicU64,
     /// Workers parked (or about to park) on `wake`.
     sleepers: AtomicUsize,
     sleep_lock: Mutex<()>,
@@ -128,6 +130,7 @@ impl Pool {
             pending: AtomicUsize::new(0),
             panicked: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
+            steps: AtomicU64::new(0),
             sleepers: AtomicUsize::new(0),
             sleep_lock: Mutex::new(()),
             wake: Condvar::new(),
@@ -159,6 +162,13 @@ impl Pool {
     /// Participants of every step: the workers and the caller.
     pub fn threads(&self) -> usize {
         self.workers.len() + 1
+    }
+
+    /// How many parallel steps (a job published to the workers and waited for: one
+    /// barrier each) this pool has run. Work that fits one task runs on the calling
+    /// thread and is not a step.
+    pub fn parallel_steps(&self) -> u64 {
+        self.shared.steps.load(Ordering::Relaxed)
     }
 
     /// The cores the workers are pinned to (empty: not pinned).
@@ -249,6 +259,7 @@ impl Pool {
         // it sees the bump below, so nothing reads it concurrently with this write.
         unsafe { *s.job.0.get() = Some(erased) };
         s.pending.store(self.workers.len(), Ordering::Relaxed);
+        s.steps.fetch_add(1, Ordering::Relaxed);
         s.generation.fetch_add(1, Ordering::SeqCst);
         if s.sleepers.load(Ordering::SeqCst) > 0 {
             let _g = s.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());

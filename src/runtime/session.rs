@@ -225,7 +225,10 @@ impl<'m> Session<'m> {
             profile: &mut self.profile,
             pos: self.position,
         };
+        let steps_before = model.pool.parallel_steps();
         model.graph.run(step, batch, which, &mut self.logits);
+        self.profile
+            .add_pass(model.pool.parallel_steps() - steps_before);
         self.position += batch.len();
     }
 }

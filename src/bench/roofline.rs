@@ -170,9 +170,15 @@ pub struct Roofline {
     /// 2 x MACs of the matrices per token x prefill tokens/s.
     pub prefill_gops: f64,
     pub prefill_percent_of_peak: Option<f64>,
+    pub steps: StepCost,
+}
+
+/// The synchronisation cost of decoding.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct StepCost {
     /// Parallel steps of the pool (barriers) per decoded token.
     pub decode_steps_per_token: f64,
-    /// One empty parallel step of the pool, ns (None with one thread).
+    /// One empty parallel step of the pool, ns ([`barrier_ns`]; None with one thread).
     pub barrier_ns: Option<f64>,
 }
 
@@ -185,8 +191,7 @@ impl Roofline {
         peak: Option<Int8Peak>,
         decode_tokens_per_s: f64,
         prefill_tokens_per_s: f64,
-        decode_steps_per_token: f64,
-        barrier_ns: Option<f64>,
+        steps: StepCost,
     ) -> Roofline {
         let bound = bandwidth.gb_per_s * 1e9 / cost.weight_bytes.max(1) as f64;
         let bound_w = bandwidth_at_weight_size.gb_per_s * 1e9 / cost.weight_bytes.max(1) as f64;
@@ -205,8 +210,7 @@ impl Roofline {
             int8_peak: peak,
             prefill_tokens_per_s,
             prefill_gops,
-            decode_steps_per_token,
-            barrier_ns,
+            steps,
         }
     }
 
@@ -258,14 +262,17 @@ impl Roofline {
         );
         row(
             "parallel steps per decoded token",
-            match r.barrier_ns {
+            match r.steps.barrier_ns {
                 Some(ns) => format!(
                     "{:.0} x {:.0} ns per empty step = {:.1}% of a token's time",
-                    r.decode_steps_per_token,
+                    r.steps.decode_steps_per_token,
                     ns,
-                    r.decode_steps_per_token * ns * 1e-9 * r.decode_tokens_per_s * 100.0
+                    r.steps.decode_steps_per_token * ns * 1e-9 * r.decode_tokens_per_s * 100.0
                 ),
-                None => format!("{:.0} (one thread: no barriers)", r.decode_steps_per_token),
+                None => format!(
+                    "{:.0} (one thread: no barriers)",
+                    r.steps.decode_steps_per_token
+                ),
             },
         );
         match &r.int8_peak {

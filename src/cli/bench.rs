@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 use slimlm::bench::kernel_set::{self, KernelResult, KernelSetOptions};
 use slimlm::bench::llama_bench::{self, Row, Sustained, Test};
-use slimlm::bench::roofline::{self, Roofline};
+use slimlm::bench::roofline::{self, Roofline, StepCost};
 use slimlm::bench::table1::{self, Table1Row};
 use slimlm::bench::{peak, system};
 use slimlm::chat::ChatMessage;
@@ -386,8 +386,10 @@ fn roofline_report(model: &Model, rows: &[Row]) -> Result<Roofline, Box<dyn Erro
         peak,
         speed(Test::Tg),
         speed(Test::Pp),
-        decode_steps_per_token(model)?,
-        roofline::barrier_ns(model.pool()),
+        StepCost {
+            decode_steps_per_token: decode_steps_per_token(model)?,
+            barrier_ns: roofline::barrier_ns(model.pool()),
+        },
     );
     print_stdout(&format!("\n## Roofline\n\n{}", r.markdown()))?;
     Ok(r)

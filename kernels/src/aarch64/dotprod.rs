@@ -29,7 +29,7 @@ use core::arch::aarch64::{
 
 use super::asm::sdot;
 use super::driver::{out_at, RowTile, Rows};
-use super::format::Format;
+use super::format::{ActBlock, Format};
 
 /// Activation rows per tile.
 const TILE_M: usize = 4;
@@ -115,13 +115,13 @@ impl<F: Format> RowTile<F> for DotTile {
         for (j, row) in rows.iter().take(TILE_M).enumerate() {
             if let Some(r) = row {
                 let x = &r[b];
-                let qs = F::act_qs(x);
+                let qs = x.qs();
                 for k in 0..4 {
                     t.qs[j][k][..8].copy_from_slice(&qs[8 * k..8 * k + 8]);
                     t.qs[j][k][8..].copy_from_slice(&qs[8 * k..8 * k + 8]);
                 }
                 // SAFETY: the caller guarantees dotprod (so NEON); reads `x`'s scales.
-                [t.d[j], t.s[j]] = unsafe { F::act_scale_values(x) };
+                [t.d[j], t.s[j]] = unsafe { x.scale_values() };
             }
         }
         t

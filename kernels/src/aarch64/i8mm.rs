@@ -34,7 +34,7 @@ use core::arch::aarch64::{
 
 use super::asm::smmla;
 use super::driver::{out_at, RowTile, Rows};
-use super::format::Format;
+use super::format::{ActBlock, Format};
 
 /// Activation rows per tile.
 pub(crate) const TILE_M: usize = 8;
@@ -137,13 +137,13 @@ impl<F: Format> RowTile<F> for MmlaTile {
             let (p, half) = (i / 2, i % 2);
             if let Some(r) = row {
                 let x = &r[b];
-                let qs = F::act_qs(x);
+                let qs = x.qs();
                 for k in 0..4 {
                     let at = 16 * (PAIRS * k + p) + 8 * half;
                     t.qs[at..at + 8].copy_from_slice(&qs[8 * k..8 * k + 8]);
                 }
                 // SAFETY: the caller guarantees i8mm (so NEON); reads `x`'s scales.
-                let [d, s] = unsafe { F::act_scale_values(x) };
+                let [d, s] = unsafe { x.scale_values() };
                 t.d[p][2 * half..2 * half + 2].fill(d);
                 t.s[p][2 * half..2 * half + 2].fill(s);
             }

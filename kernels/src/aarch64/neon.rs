@@ -40,7 +40,7 @@
 use crate::unroll::unroll;
 use core::arch::aarch64::*;
 
-use super::format::Format;
+use super::format::{ActBlock, Format};
 use crate::formats::f16_to_f32;
 
 /// One panel block widened to plain int8 values: `w[2k]` holds rows 0-1 and `w[2k + 1]`
@@ -135,15 +135,15 @@ fn act_scales<F: Format, const N: usize>(acts: &[&[F::Act]; N], b: usize) -> [[f
     const { assert!(N <= 4) };
     let mut bits = [0u16; 8];
     for (i, a) in acts.iter().enumerate() {
-        let f = F::act_scale_bits(&a[b]);
+        let f = a[b].scale_bits();
         bits[i] = f[0];
-        if F::ACT_SCALES > 1 {
+        if <F::Act as ActBlock>::SCALES > 1 {
             bits[N + i] = f[1];
         }
     }
     let mut f = [0.0f32; 8];
     f[..4].copy_from_slice(&f32_lanes(f16x4_to_f32(load_u16x4(&bits, 0))));
-    if F::ACT_SCALES * N > 4 {
+    if <F::Act as ActBlock>::SCALES * N > 4 {
         f[4..].copy_from_slice(&f32_lanes(f16x4_to_f32(load_u16x4(&bits, 4))));
     }
     core::array::from_fn(|i| [f[i], f[N + i]])
@@ -269,18 +269,18 @@ fn tile<F: Format, const GP: usize, const N: usize>(
         // SAFETY: as above.
         let ws: [F::WScales; GP] =
             core::array::from_fn(|j| unsafe { F::row_scales(&panels[j][b]) });
-        let xs: [[f32; 2]; N] = if N * F::ACT_SCALES == 1 {
+        let xs: [[f32; 2]; N] = if N * <F::Act as ActBlock>::SCALES == 1 {
             // A single scale (GEMV on Q8_0 activations) converts in scalar: its ~20 integer
             // instructions issue beside the NEON work, the bottleneck (the vector
             // conversion made the 8 x 1 loop ~7% slower on the A53 in llvm-mca; for Q4_1's
             // two scales it wins). Written here rather than in `act_scales`, which LLVM then
             // declined to inline (a call in the loop, every vector register spilled).
-            [[f16_to_f32(F::act_scale_bits(&acts[0][b])[0]), 0.0]; N]
+            [[f16_to_f32(acts[0][b].scale_bits()[0]), 0.0]; N]
         } else {
             act_scales::<F, N>(&acts, b)
         };
         unroll!(N, |i| {
-            let xg = act_groups(F::act_qs(&acts[i][b]));
+            let xg = act_groups(acts[i][b].qs());
             let [da, sa] = xs[i];
             let xsv = F::act_scales(vdupq_n_f32(da), vdupq_n_f32(sa));
             unroll!(GP, |j| {

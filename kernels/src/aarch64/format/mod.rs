@@ -1,6 +1,7 @@
 //! The weight formats of the aarch64 tiers: one [`Format`] per panel type, shared by the
 //! NEON, dotprod and i8mm tiles, which import it (never each other).
 
+mod act;
 mod q4_0;
 mod q4_1;
 mod q6_k;
@@ -10,6 +11,7 @@ use core::arch::aarch64::{
     float32x4_t, int32x4_t, int8x16_t, vaddq_s32, vdupq_n_s64, vld1q_s8, vreinterpretq_f32_s64,
 };
 
+pub(crate) use act::ActBlock;
 pub(crate) use q4_0::Q4_0;
 pub(crate) use q4_1::Q4_1;
 pub(crate) use q6_k::Q6K;
@@ -24,7 +26,7 @@ pub(crate) trait Format {
     /// A panel block: 4 weight rows x 32 values.
     type Panel;
     /// An activation block: 32 values.
-    type Act;
+    type Act: ActBlock;
     /// Weight-side scales of one float-stage vector (4 lanes).
     type WScales: Copy;
     /// Activation-side scales of one float-stage vector (4 lanes).
@@ -46,22 +48,6 @@ pub(crate) trait Format {
     /// The CPU must support NEON (always true on aarch64 Linux).
     unsafe fn weights(p: &Self::Panel) -> [int8x16_t; 8];
 
-    /// The quants of an activation block.
-    fn act_qs(a: &Self::Act) -> &[i8; 32];
-
-    /// How many f16 scales an activation block carries (Q8_0: `d`; Q8_1: `d`, `s`).
-    const ACT_SCALES: usize;
-
-    /// The activation block's f16 scales as bits, `[d, s]` (`s` is 0 for Q8_0), for tiles
-    /// that convert several rows' scales at once.
-    fn act_scale_bits(a: &Self::Act) -> [u16; 2];
-
-    /// The activation block's scale `d` and sum `s` (Q8_1; 0 for Q8_0) as f32.
-    ///
-    /// # Safety
-    /// The CPU must support NEON.
-    unsafe fn act_scale_values(a: &Self::Act) -> [f32; 2];
-
     /// The weight scales with lane `l` = panel row `l`.
     ///
     /// # Safety
@@ -76,7 +62,7 @@ pub(crate) trait Format {
     unsafe fn pair_scales(p: &Self::Panel, wp: usize) -> Self::WScales;
 
     /// Activation scales from the lane vectors of `d` and `s` (see
-    /// [`Format::act_scale_values`]).
+    /// [`ActBlock::scale_values`]).
     fn act_scales(d: float32x4_t, s: float32x4_t) -> Self::AScales;
 
     /// The int32 sums `lo` of the first half times its scales (only called where

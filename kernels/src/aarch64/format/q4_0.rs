@@ -7,7 +7,6 @@ use core::arch::aarch64::{
 };
 
 use super::{dup_pair, Format};
-use crate::aarch64::asm::load_f16;
 use crate::formats::BlockQ8_0;
 use crate::pack::BlockQ4_0x4;
 
@@ -44,29 +43,10 @@ impl Format for Q4_0 {
     }
 
     #[inline]
-    fn act_qs(a: &BlockQ8_0) -> &[i8; 32] {
-        &a.qs
-    }
-
-    const ACT_SCALES: usize = 1;
-
-    #[inline]
-    fn act_scale_bits(a: &BlockQ8_0) -> [u16; 2] {
-        [a.d, 0]
-    }
-
-    #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn row_scales(p: &BlockQ4_0x4) -> float32x4_t {
         // SAFETY: reads the 4 floats of `p.d`.
         unsafe { vld1q_f32(p.d.as_ptr()) }
-    }
-
-    #[inline]
-    #[target_feature(enable = "neon")]
-    unsafe fn act_scale_values(a: &BlockQ8_0) -> [f32; 2] {
-        // SAFETY: reads the 2 bytes of `a.d`; NEON is guaranteed by the caller.
-        [unsafe { load_f16(&a.d) }, 0.0]
     }
 
     #[inline]

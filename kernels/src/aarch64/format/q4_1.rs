@@ -7,7 +7,6 @@ use core::arch::aarch64::{
 };
 
 use super::{dup_pair, Format};
-use crate::aarch64::asm::load_f16;
 use crate::formats::BlockQ8_1;
 use crate::pack::BlockQ4_1x4;
 
@@ -53,18 +52,6 @@ impl Format for Q4_1 {
     }
 
     #[inline]
-    fn act_qs(a: &BlockQ8_1) -> &[i8; 32] {
-        &a.qs
-    }
-
-    const ACT_SCALES: usize = 2;
-
-    #[inline]
-    fn act_scale_bits(a: &BlockQ8_1) -> [u16; 2] {
-        [a.d, a.s]
-    }
-
-    #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn row_scales(p: &BlockQ4_1x4) -> Affine {
         // SAFETY: reads the 4 floats of `p.d` and of `p.m`.
@@ -74,14 +61,6 @@ impl Format for Q4_1 {
                 m: vld1q_f32(p.m.as_ptr()),
             }
         }
-    }
-
-    #[inline]
-    #[target_feature(enable = "neon")]
-    unsafe fn act_scale_values(a: &BlockQ8_1) -> [f32; 2] {
-        // SAFETY: reads the 2 bytes of `a.d` and of `a.s`; NEON is guaranteed by the
-        // caller.
-        unsafe { [load_f16(&a.d), load_f16(&a.s)] }
     }
 
     #[inline]

@@ -54,19 +54,6 @@ impl Format for Q6K {
         unsafe { int8_panel_vectors(&p.qs) }
     }
 
-    /// The activations are Q8_0's.
-    #[inline]
-    fn act_qs(a: &BlockQ8_0) -> &[i8; 32] {
-        Q8_0::act_qs(a)
-    }
-
-    const ACT_SCALES: usize = Q8_0::ACT_SCALES;
-
-    #[inline]
-    fn act_scale_bits(a: &BlockQ8_0) -> [u16; 2] {
-        Q8_0::act_scale_bits(a)
-    }
-
     #[inline]
     #[target_feature(enable = "neon")]
     unsafe fn row_scales(p: &BlockQ6Kx4) -> SubScales {
@@ -79,13 +66,6 @@ impl Format for Q6K {
                 sc1,
             }
         }
-    }
-
-    #[inline]
-    #[target_feature(enable = "neon")]
-    unsafe fn act_scale_values(a: &BlockQ8_0) -> [f32; 2] {
-        // SAFETY: NEON is guaranteed by the caller.
-        unsafe { Q8_0::act_scale_values(a) }
     }
 
     #[inline]

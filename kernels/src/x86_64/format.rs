@@ -21,7 +21,7 @@ pub(in crate::x86_64) trait Format {
     /// A panel block: 4 weight rows x 32 values.
     type Panel;
     /// An activation block: 32 values.
-    type Act;
+    type Act: ActBlock;
 
     /// `[d, m]` of a panel block, lane `r` = weight row `r` (`m` is zero where the format
     /// has none).
@@ -29,15 +29,6 @@ pub(in crate::x86_64) trait Format {
     /// # Safety
     /// The CPU must support AVX2.
     unsafe fn weight_scales(p: &Self::Panel) -> [__m128; 2];
-
-    /// `[d, s]` of an activation block as f32, each broadcast to 4 lanes (`s` is zero where
-    /// the format has none). F16C's conversion is exact and equals
-    /// [`crate::formats::f16_to_f32`] except that it quiets a signaling NaN (the product
-    /// is a quiet NaN with the same payload either way).
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and F16C.
-    unsafe fn act_scales(a: &Self::Act) -> [__m128; 2];
 
     /// `sumf + (the block's term)` per lane, from the exact block sums `isum` (converted to
     /// f32) and the scales of each lane, with the scalar tier's operations in its order.
@@ -66,6 +57,34 @@ unsafe fn f16x4(bits: u16) -> __m128 {
     unsafe { _mm_cvtph_ps(_mm_set1_epi16(bits as i16)) }
 }
 
+/// The activation side of the float stage, written once per activation block type.
+pub(in crate::x86_64) trait ActBlock {
+    /// `[d, s]` of the block as f32, each broadcast to 4 lanes (`s` is zero where the
+    /// block has none). F16C's conversion is exact and equals
+    /// [`crate::formats::f16_to_f32`] except that it quiets a signaling NaN (the product
+    /// is a quiet NaN with the same payload either way).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and F16C.
+    unsafe fn scales(&self) -> [__m128; 2];
+}
+
+impl ActBlock for BlockQ8_0 {
+    #[inline(always)]
+    unsafe fn scales(&self) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2 and F16C.
+        unsafe { [f16x4(self.d), _mm_setzero_ps()] }
+    }
+}
+
+impl ActBlock for BlockQ8_1 {
+    #[inline(always)]
+    unsafe fn scales(&self) -> [__m128; 2] {
+        // SAFETY: the caller guarantees AVX2 and F16C.
+        unsafe { [f16x4(self.d), f16x4(self.s)] }
+    }
+}
+
 impl Format for Q8_0 {
     type Panel = BlockQ8_0x4;
     type Act = BlockQ8_0;
@@ -74,12 +93,6 @@ impl Format for Q8_0 {
     unsafe fn weight_scales(p: &BlockQ8_0x4) -> [__m128; 2] {
         // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
         unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2 and F16C.
-        unsafe { [f16x4(a.d), _mm_setzero_ps()] }
     }
 
     #[inline(always)]
@@ -100,12 +113,6 @@ impl Format for Q4_0 {
     }
 
     #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2 and F16C.
-        unsafe { [f16x4(a.d), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
     unsafe fn accumulate(sumf: __m256, isum: __m256, w: [__m256; 2], a: [__m256; 2]) -> __m256 {
         // SAFETY: the caller guarantees AVX.
         unsafe { _mm256_add_ps(sumf, _mm256_mul_ps(_mm256_mul_ps(isum, w[0]), a[0])) }
@@ -120,12 +127,6 @@ impl Format for Q4_1 {
     unsafe fn weight_scales(p: &BlockQ4_1x4) -> [__m128; 2] {
         // SAFETY: the caller guarantees AVX2; the loads read the 4 floats of `p.d`, `p.m`.
         unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_loadu_ps(p.m.as_ptr())] }
-    }
-
-    #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_1) -> [__m128; 2] {
-        // SAFETY: the caller guarantees AVX2 and F16C.
-        unsafe { [f16x4(a.d), f16x4(a.s)] }
     }
 
     #[inline(always)]
@@ -146,12 +147,6 @@ impl Format for Q6K {
     unsafe fn weight_scales(p: &BlockQ6Kx4) -> [__m128; 2] {
         // SAFETY: the caller guarantees AVX2; the load reads the 4 floats of `p.d`.
         unsafe { [_mm_loadu_ps(p.d.as_ptr()), _mm_setzero_ps()] }
-    }
-
-    #[inline(always)]
-    unsafe fn act_scales(a: &BlockQ8_0) -> [__m128; 2] {
-        // SAFETY: the caller's guarantees, forwarded.
-        unsafe { Q8_0::act_scales(a) }
     }
 
     #[inline(always)]

@@ -24,7 +24,7 @@ use core::arch::x86_64::{
     _mm256_setzero_ps, _mm_prefetch, _mm_storeu_ps, _MM_HINT_T0,
 };
 
-use super::format::Format;
+use super::format::{ActBlock, Format};
 use crate::pack::PANEL_ROWS;
 use crate::unroll::unroll;
 
@@ -127,7 +127,7 @@ unsafe fn pair_step<C: Core, const G: usize, const MR: usize>(
         let s1 = C::isum(&C::prep_weights(p1), &C::prep_act(x1));
         let isum = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(_mm256_hadd_epi32(s0, s1), perm));
         let (w0, w1) = (C::F::weight_scales(p0), C::F::weight_scales(p1));
-        let (a0, a1) = (C::F::act_scales(x0), C::F::act_scales(x1));
+        let (a0, a1) = (x0.scales(), x1.scales());
         let ws = [_mm256_set_m128(w1[0], w0[0]), _mm256_set_m128(w1[1], w0[1])];
         let xs = [_mm256_set_m128(a1[0], a0[0]), _mm256_set_m128(a1[1], a0[1])];
         C::F::accumulate(acc, isum, ws, xs)

@@ -10,6 +10,8 @@
 //! mean square, so a dropped `eps` fails) to 2^12. With `--nocapture` each test prints the
 //! worst error it saw as a fraction of its bound.
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
@@ -17,7 +19,6 @@ use slimlm_kernels::attention::KV_BLOCK;
 use slimlm_kernels::attention::{
     attend_tile, AttentionScratch, AttentionShape, KvType, LayerCache,
 };
-use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{f16_to_f32, f32_to_f16};
 use slimlm_kernels::ops::{Ops, RopePairing};
 use slimlm_kernels::oracle::{self, AttentionDecode, Expected};
@@ -27,9 +28,8 @@ const REAL_WIDTHS: [usize; 5] = [576, 640, 768, 896, 2048];
 
 /// The tiers this CPU runs, the scalar one first.
 fn tiers() -> Vec<Ops> {
-    Isa::ALL
+    common::available_isas()
         .into_iter()
-        .filter(|isa| isa.is_available())
         .map(|isa| Ops::new(isa).unwrap())
         .collect()
 }

@@ -14,7 +14,11 @@ export CARGO_TARGET_DIR=target/aarch64
 export SLIMLM_TEST_RUNNER=qemu-aarch64
 # tests/c_abi.rs compiles its C program for the target with this compiler.
 export SLIMLM_TEST_CC=aarch64-linux-gnu-gcc
-# Emulation is ~35x slower than native: keep property tests moderate.
+# Emulation is ~35x slower than native: keep property tests moderate (48 cases), except
+# where a tier is what is tested per format: kernels/tests/matmul_tiers.rs and
+# quantize_tiers.rs run at least 256 cases per format and tier whatever this says (their
+# proptest config). The cut is in the other property tests (ops, oracles, attention,
+# formats, tokenizers), which run the same code on every ARM tier (the NEON ops).
 export PROPTEST_CASES=${PROPTEST_CASES:-48}
 target=aarch64-unknown-linux-gnu
 test_args=(--workspace --target "$target" --lib --bins --tests)

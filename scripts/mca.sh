@@ -13,10 +13,29 @@
 #    ("Block RThroughput": the busiest pipe), int8 MACs per simulated cycle and the share
 #    of the core's peak, measured the same way on a loop of 16 independent sdot / smmla.
 #
+# With --llamacpp, the same measurement of llama.cpp's aarch64 repacked GEMV/GEMM loops
+# (ggml_gemv_q4_0_4x8_q8_0 and ggml_gemv_q8_0_4x8_q8_0 with sdot, ggml_gemm_q4_0_4x8_q8_0
+# and ggml_gemm_q8_0_4x8_q8_0 with smmla) instead of ours: their translation unit
+# ggml/src/ggml-cpu/arch/arm/repack.cpp, from the tree vendored in the llama-cpp-python
+# 0.3.36 sdist (llama.cpp 0c1e570; scripts/build-llamacpp.sh downloads it into
+# $LLAMACPP_DIR, default .llamacpp/), is compiled alone with aarch64-linux-gnu-g++ -O3
+# -march=armv8.2-a+dotprod+i8mm (the flags its CMake build uses for such a CPU), then cut
+# and measured exactly as ours: every innermost loop holding sdot / smmla, MACs counted as
+# 16 per sdot and 32 per smmla.
+#
 # Static numbers: no caches, no memory bandwidth, no front-end stalls from other code.
-# Usage: scripts/mca.sh [--markdown]     (MCA_KEEP=DIR keeps the loop files)
+# Usage: scripts/mca.sh [--llamacpp] [--markdown]     (MCA_KEEP=DIR keeps the loop files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+mode=slimlm fmt=
+for arg in "$@"; do
+    case $arg in
+        --llamacpp) mode=llamacpp ;;
+        --markdown) fmt=--markdown ;;
+        *) echo "usage: scripts/mca.sh [--llamacpp] [--markdown]" >&2; exit 2 ;;
+    esac
+done
 
 LLVM=${LLVM:-/usr/lib/llvm-22/bin}
 CPUS=${CPUS:-"cortex-x4 cortex-a720 cortex-a520 oryon-1"}
@@ -35,8 +54,6 @@ if [ ! -x "$LLVM/llvm-mca" ] || [ ! -x "$LLVM/llvm-objdump" ]; then
     fi
 fi
 
-cargo build --quiet --release --target "$target" -p slimlm-kernels
-rlib="$CARGO_TARGET_DIR/$target/release/libslimlm_kernels.rlib"
 # MCA_KEEP=DIR keeps the cut loops (DIR/<kernel>-<sdot|smmla count>-<core>.s) for inspection.
 if [ -n "${MCA_KEEP:-}" ]; then
     work=$MCA_KEEP
@@ -45,11 +62,35 @@ else
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
 fi
-"$LLVM/llvm-objdump" -dr --no-show-raw-insn "$rlib" 2>/dev/null >"$work/dis.txt"
+if [ "$mode" = llamacpp ]; then
+    src=${LLAMACPP_DIR:-$PWD/.llamacpp}/llama-cpp-python-0.3.36/vendor/llama.cpp
+    if [ ! -f "$src/ggml/src/ggml-cpu/arch/arm/repack.cpp" ]; then
+        echo "mca: no llama.cpp tree at $src; run scripts/build-llamacpp.sh (or set LLAMACPP_DIR)" >&2
+        exit 1
+    fi
+    if ! command -v aarch64-linux-gnu-g++ >/dev/null; then
+        if [ "$(id -u)" = 0 ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends g++-aarch64-linux-gnu >&2
+        else
+            echo "mca: no aarch64-linux-gnu-g++; run: apt-get install g++-aarch64-linux-gnu (as root)" >&2
+            exit 1
+        fi
+    fi
+    aarch64-linux-gnu-g++ --version | head -1 >&2
+    aarch64-linux-gnu-g++ -O3 -march=armv8.2-a+dotprod+i8mm -std=c++17 -DNDEBUG -c \
+        "$src/ggml/src/ggml-cpu/arch/arm/repack.cpp" \
+        -I "$src/ggml/include" -I "$src/ggml/src" -I "$src/ggml/src/ggml-cpu" \
+        -o "$work/repack.o"
+    "$LLVM/llvm-objdump" -dr -C --no-show-raw-insn "$work/repack.o" 2>/dev/null >"$work/dis.txt"
+else
+    cargo build --quiet --release --target "$target" -p slimlm-kernels
+    rlib="$CARGO_TARGET_DIR/$target/release/libslimlm_kernels.rlib"
+    "$LLVM/llvm-objdump" -dr --no-show-raw-insn "$rlib" 2>/dev/null >"$work/dis.txt"
+fi
 
-python3 - "$work" "$LLVM" "$CPUS" "${1:-}" <<'PY'
+python3 - "$work" "$LLVM" "$CPUS" "$fmt" "$mode" <<'PY'
 import re, subprocess, sys
-work, llvm, cpus, fmt = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4]
+work, llvm, cpus, fmt, mode = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4], sys.argv[5]
 
 # --- functions of the disassembly (mangled names) and the calls they make --------------
 funcs, calls, name = {}, {}, None
@@ -71,7 +112,10 @@ for line in open(f"{work}/dis.txt"):
 def find(fragment):
     """The kernel's entry function and the tier functions it calls (micro-kernels the
     compiler kept out of line), as instruction lists."""
-    hits = [n for n in funcs if re.search(r"\d" + fragment + r"17h[0-9a-f]{16}E", n)]
+    if mode == "llamacpp":
+        hits = [n for n in funcs if n == fragment]  # C++ names, demangled without arguments
+    else:
+        hits = [n for n in funcs if re.search(r"\d" + fragment + r"17h[0-9a-f]{16}E", n)]
     if len(hits) != 1:
         sys.exit(f"mca: expected one function {fragment}, found {hits}")
     out, todo = [], [hits[0]]
@@ -106,22 +150,33 @@ def asm_text(body):
         lines.append(f"  {mn} {ops}".rstrip())
     return "\n".join(lines) + "\n"
 
-PROXIED = set()
+PROXIED, SKIPPED = set(), set()
 
 def mca(text, cpu, tag):
     """Cycles per iteration. Where the core's model lacks vector scvtf (oryon-1 in LLVM 22),
-    it is modelled as an fadd of the same registers (same FP pipes) and the row is marked."""
+    it is modelled as an fadd of the same registers (same FP pipes), and a vector sshl by a
+    register (in llama.cpp's loops) as a shl by an immediate; such rows are marked."""
     path = f"{work}/{tag}-{cpu}.s"
-    for attempt in range(2):
+    skip = []
+    for attempt in range(4):
         open(path, "w").write(text)
         p = subprocess.run([f"{llvm}/llvm-mca", "-mtriple=aarch64", f"-mcpu={cpu}",
-                            "-mattr=+dotprod,+i8mm", "-iterations=400", path],
+                            "-mattr=+dotprod,+i8mm", "-iterations=400", *skip, path],
                            capture_output=True, text=True)
         if p.returncode == 0:
             break
-        if attempt == 0 and "unsupported instruction" in p.stderr and "scvtf" in p.stderr:
+        if "unsupported instruction" in p.stderr and re.search(r"instruction:\s+scvtf", p.stderr):
             text = re.sub(r"scvtf\s+(v\d+\.4s), (v\d+\.4s)(, #\w+)?", r"fadd \1, \2, \2", text)
             PROXIED.add((tag, cpu))
+            continue
+        if "unsupported instruction" in p.stderr and re.search(r"instruction:\s+sshl", p.stderr):
+            text = re.sub(r"sshl\s+(v\d+\.16b), (v\d+\.16b), v\d+\.16b", r"shl \1, \2, #4", text)
+            PROXIED.add((tag, cpu))
+            continue
+        if "unsupported instruction" in p.stderr and not skip:
+            # Any other instruction the model lacks: left out of the simulation, row marked.
+            skip = ["-skip-unsupported-instructions=lack-sched"]
+            SKIPPED.add((tag, cpu))
             continue
         sys.exit(f"mca: llvm-mca failed on {tag} for {cpu}:\n{p.stderr}")
     r = p.stdout
@@ -148,6 +203,14 @@ KERNELS = [
     ("gemm_q4_1x4x8_q8_1x4_4x8_i8mm", "smmla", {32: "GEMM 4x8"}),
     ("gemm_q6_kx4x8_q8_0x4_4x8_i8mm", "smmla", {32: "GEMM 4x8"}),
 ]
+if mode == "llamacpp":
+    # Every innermost loop with the instruction, named by its count (wanted = None).
+    KERNELS = [
+        ("ggml_gemv_q4_0_4x8_q8_0", "sdot", None),
+        ("ggml_gemv_q8_0_4x8_q8_0", "sdot", None),
+        ("ggml_gemm_q4_0_4x8_q8_0", "smmla", None),
+        ("ggml_gemm_q8_0_4x8_q8_0", "smmla", None),
+    ]
 rows = []
 for kernel, ins, wanted in KERNELS:
     seen = set()
@@ -155,18 +218,23 @@ for kernel, ins, wanted in KERNELS:
         for s, e in loops(insns):
             body = insns[s:e + 1]
             n = count(body, ins)
-            if n not in wanted or n in seen:
+            if n == 0 or n in seen or (wanted is not None and n not in wanted):
                 continue
             seen.add(n)
+            if wanted is None:
+                label = f"{n} {ins}"
+            else:
+                label = wanted[n]
             macs = n * (16 if ins == "sdot" else 32)
             for cpu in cpus:
                 c, rt = mca(asm_text(body), cpu, f"{kernel}-{n}")
                 mark = "*" if (f"{kernel}-{n}", cpu) in PROXIED else ""
-                rows.append((kernel, wanted[n], len(body), cpu + mark, c, rt, macs, macs / c,
+                mark += "+" if (f"{kernel}-{n}", cpu) in SKIPPED else ""
+                rows.append((kernel, label, len(body), cpu + mark, c, rt, macs, macs / c,
                              100 * macs / c / peak[ins, cpu]))
-    missing = set(wanted) - seen
-    if missing:
-        sys.exit(f"mca: {kernel}: no loop with {sorted(missing)} {ins}")
+    missing = set(wanted or []) - seen
+    if missing or not seen:
+        sys.exit(f"mca: {kernel}: no loop with {sorted(missing) or 'any'} {ins}")
 
 if fmt == "--markdown":
     print("| core | sdot peak | smmla peak |")
@@ -180,7 +248,11 @@ if fmt == "--markdown":
         print(f"| {k} | {l} | {ni} | {cpu} | {c:.2f} | {rt:.1f} | {m} | {mpc:.1f} | {pct:.0f}% |")
     if PROXIED:
         print()
-        print("\\* this LLVM's model of the core lacks vector `scvtf`; modelled as `fadd`.")
+        print("\\* this LLVM's model of the core lacks vector `scvtf` (modelled as `fadd`) or `sshl`")
+        print("by a register (modelled as `shl #4`).")
+    if SKIPPED:
+        print()
+        print("\\+ instructions this LLVM's model of the core lacks (e.g. `mov d, v.d[1]`) left out.")
 else:
     print("peak int8 MACs/cycle (16 independent instructions):")
     for cpu in cpus:
@@ -190,5 +262,8 @@ else:
     for k, l, ni, cpu, c, rt, m, mpc, pct in rows:
         print(f"{k:30} {l:9} {ni:5} {cpu:12} {c:8.2f} {rt:6.1f} {m:5} {mpc:8.1f} {pct:5.0f}%")
     if PROXIED:
-        print("* this LLVM's model of the core lacks vector scvtf; modelled as fadd.")
+        print("* this LLVM's model of the core lacks vector scvtf (modelled as fadd) or sshl by a")
+        print("  register (modelled as shl #4).")
+    if SKIPPED:
+        print("+ instructions this LLVM's model of the core lacks (e.g. mov d, v.d[1]) left out.")
 PY

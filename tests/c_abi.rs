@@ -1,7 +1,9 @@
 //! The C ABI from C: compiles tests/c_abi/main.c with the system C compiler against
 //! libslimlm.a and runs it with what the Rust API computes for the same inputs (the
 //! prompt's ids and its first 8 greedy tokens on the real model, and a Q8_0 GEMM by the
-//! scalar reference), plus error paths (NULL and bad arguments, missing and bad files).
+//! scalar reference), with RMSNorm, LayerNorm and attention decode judged against the
+//! independent f64 oracles (`slimlm_kernels::oracle`: exact values and derived error
+//! bounds), plus error paths (NULL and bad arguments, missing and bad files).
 //!
 //! The compiler is `$SLIMLM_TEST_CC` (scripts/test-aarch64.sh sets the cross compiler)
 //! or `cc`; the program runs through `$SLIMLM_TEST_RUNNER` (qemu) when set.
@@ -15,7 +17,9 @@ use std::process::Command;
 use slimlm::model::{LoadOptions, Model};
 use slimlm::runtime::generate::{generate, GenerateOptions, StopReason};
 use slimlm::runtime::Session;
+use slimlm_kernels::attention::KV_BLOCK;
 use slimlm_kernels::formats::{quantize_blocks, BlockQ8_0};
+use slimlm_kernels::oracle::{self, AttentionDecode, Expected};
 use slimlm_kernels::reference::dot::dot_q8_0_q8_0;
 
 const PROMPT: &str = "The three primary colors are";
@@ -116,6 +120,64 @@ fn kernel_data(path: &Path) {
     std::fs::write(path, file).unwrap();
 }
 
+/// Appends the oracle's exact values and bounds, as f64.
+fn push_expected(file: &mut Vec<u8>, e: &Expected) {
+    for v in e.value.iter().chain(&e.bound) {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn push_f32s(file: &mut Vec<u8>, x: &[f32]) {
+    for v in x {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Writes the norm and attention check's data: u32 rows, cols; x, weight, bias, eps (f32);
+/// RMSNorm's and LayerNorm's oracle values and bounds (f64); u32 n_heads, n_kv_heads,
+/// head_dim, n_keys; f32 scale, q, k, v; attention's oracle values and bounds (f64).
+fn ops_data(path: &Path) {
+    let (rows, cols, eps) = (2usize, 576usize, 1e-5f32);
+    let x: Vec<f32> = values(rows * cols, 3).iter().map(|v| v * 3.0).collect();
+    let w: Vec<f32> = values(cols, 4).iter().map(|v| 1.0 + 0.5 * v).collect();
+    let b = values(cols, 5);
+    let mut file = Vec::new();
+    for v in [rows, cols] {
+        file.extend_from_slice(&(v as u32).to_le_bytes());
+    }
+    push_f32s(&mut file, &x);
+    push_f32s(&mut file, &w);
+    push_f32s(&mut file, &b);
+    push_f32s(&mut file, &[eps]);
+    push_expected(&mut file, &oracle::rms_norm(&x, &w, eps));
+    push_expected(&mut file, &oracle::layer_norm(&x, &w, &b, eps));
+    // SmolLM2-135M's heads: 9 query heads on 3 KV heads of 64, 40 cached positions.
+    let s = AttentionDecode {
+        n_heads: 9,
+        n_kv_heads: 3,
+        head_dim: 64,
+        n_keys: 40,
+        scale: 0.125,
+        key_block: KV_BLOCK,
+    };
+    let row = s.n_kv_heads * s.head_dim;
+    let q: Vec<f32> = values(s.n_heads * s.head_dim, 6)
+        .iter()
+        .map(|v| v * 4.0)
+        .collect();
+    let k: Vec<f32> = values(s.n_keys * row, 7).iter().map(|v| v * 4.0).collect();
+    let v = values(s.n_keys * row, 8);
+    for n in [s.n_heads, s.n_kv_heads, s.head_dim, s.n_keys] {
+        file.extend_from_slice(&(n as u32).to_le_bytes());
+    }
+    push_f32s(&mut file, &[s.scale]);
+    push_f32s(&mut file, &q);
+    push_f32s(&mut file, &k);
+    push_f32s(&mut file, &v);
+    push_expected(&mut file, &oracle::attention_decode(&s, &q, &k, &v));
+    std::fs::write(path, file).unwrap();
+}
+
 #[test]
 fn c_program_matches_the_rust_api() {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -125,6 +187,8 @@ fn c_program_matches_the_rust_api() {
     let (prompt_ids, greedy) = rust_tokens(&model_path);
     let data = tmp.join("c_abi_kernel.bin");
     kernel_data(&data);
+    let ops = tmp.join("c_abi_ops.bin");
+    ops_data(&ops);
 
     let csv = |ids: &[u32]| ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     let mut cmd = match std::env::var_os("SLIMLM_TEST_RUNNER") {
@@ -141,6 +205,7 @@ fn c_program_matches_the_rust_api() {
         .arg(csv(&prompt_ids))
         .arg(csv(&greedy))
         .arg(&data)
+        .arg(&ops)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

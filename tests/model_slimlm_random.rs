@@ -3,11 +3,14 @@
 //! from recipe v1 and compared with transformers' GPT2LMHeadModel in float64 on the same
 //! weights (tests/fixtures/models/slimlm_random.json).
 //!
-//! Tolerances: F32 weights multiply f32 activations, so only float rounding separates us
-//! from the oracle: max |logit diff| <= 1e-3. Q8_0/Q4_0 weights multiply activations
+//! Tolerances, at most 10x what was measured (2026-12-07, avx512, every prompt and both
+//! depths; every tier gives the same bits): F32 weights multiply f32 activations, so only
+//! float rounding separates us from the oracle: max |logit diff| <= 4e-5 (measured
+//! 4.41e-6, 12 layers; 3.52e-6, 2 layers). Q8_0/Q4_0 weights multiply activations
 //! quantized to Q8_0 blocks, as llama.cpp does; the oracle used the dequantized weights
 //! with float activations, so the comparison measures our activation rounding alone:
-//! cosine >= 0.999.
+//! cosine >= 0.9991, i.e. 1 - cosine <= 9e-4 (measured 1 - cosine <= 9.0e-5: Q4_0
+//! 0.999910, Q8_0 0.999911).
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
@@ -89,15 +92,24 @@ fn check_variant(variant: &str, layers: usize, ty: GgmlType) {
             top5.len()
         );
         if ty == GgmlType::F32 {
-            assert!(diff <= 1e-3, "{variant} {name}: max diff {diff}");
+            assert!(diff <= F32_MAX_DIFF, "{variant} {name}: max diff {diff}");
             assert_eq!(agree, top5.len(), "{variant} {name}: per-position top-1");
         } else {
-            assert!(cos >= 0.999, "{variant} {name}: cosine {cos}");
+            assert!(
+                cos >= QUANTIZED_MIN_COSINE,
+                "{variant} {name}: cosine {cos}"
+            );
         }
     }
 }
 
 const CTX_FOR_TESTS: usize = 128;
+
+/// Max |logit diff| of the F32 variants (measured 4.41e-6).
+const F32_MAX_DIFF: f32 = 4e-5;
+
+/// Least logit cosine of the Q8_0/Q4_0 variants (measured 1 - cosine 9.0e-5).
+const QUANTIZED_MIN_COSINE: f64 = 0.9991;
 
 #[test]
 fn random_slimlm_f32_two_layers() {

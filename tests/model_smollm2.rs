@@ -4,14 +4,19 @@
 //! Tolerances, measured rather than assumed: slimlm multiplies Q4_1/Q8_0 weights with
 //! activations quantized to 8 bits per block of 32, exactly as llama.cpp's CPU backend
 //! does, while transformers multiplies the same dequantized weights with float
-//! activations. That activation rounding alone (slimlm with float activations matches
-//! transformers to 1e-5) costs SmolLM2-135M up to 0.3% of logit cosine on a 38-token
-//! prompt: llama.cpp itself reaches only 0.99684 there and 95.6% teacher-forced top-1
-//! agreement (tests/fixtures/models/smollm2_llamacpp.json). So against transformers:
-//! cosine >= 0.995, top-1 equal where the reference margin exceeds 0.5, teacher-forced
-//! agreement >= 95% overall, >= 98% where the reference margin is >= 0.1 and 100% where it
-//! is >= 0.5. llama.cpp (same weight and activation formats, but f16 KV cache and its own
-//! summation orders) sits about as far from us as from transformers: cosine >= 0.995 too.
+//! activations. That activation rounding costs SmolLM2-135M up to 0.3% of logit cosine on
+//! a 38-token prompt: llama.cpp itself reaches only 0.99684 there and 95.6% teacher-forced
+//! top-1 agreement (tests/fixtures/models/smollm2_llamacpp.json). (The float graph alone
+//! is checked against float64 oracles where no activation is quantized:
+//! tests/model_slimlm_random.rs and tests/model_tiny.rs.) Each bound is at most 10x the
+//! error measured on 2026-12-07 (avx512; every tier gives the same bits), written beside
+//! it: against transformers, cosine >= 0.995 with the default f16 KV cache (measured 1 -
+//! cosine <= 1.94e-3, long_sentence) and >= 0.99 with the q8_0 and f32 caches (4.1e-3 and
+//! 6.8e-3); top-1 equal where the reference margin exceeds 0.5; teacher-forced
+//! agreement at least 95% overall (measured 96.1%), 98% where the reference margin is at
+//! least 0.1 (98.4%) and 100% where it is at least 0.5 (100%). llama.cpp (same weight and
+//! activation formats, but its own summation orders) sits closer to us than transformers:
+//! cosine at least 0.995 (measured 1 - cosine <= 1.48e-3, capital).
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
@@ -56,8 +61,9 @@ fn last_position_logits_match_transformers() {
         // 0.9932 (Q8_0), 0.9939 (f32), 0.995 (f16) with lane-tree attention scores, and
         // 0.9932 / 0.9987 / 0.9937 with key-major scores, while the perplexity of a 11k-token
         // text moved by 0.2% both ways (f16 18.88 -> 18.92, f32 18.93 -> 18.90). So the
-        // bound is 0.99 for every cache, and the exact behaviour is checked elsewhere
-        // (the kernels against f64 references, every tier against the scalar tier).
+        // bound is 0.99 for both caches (measured 2026-12-07: 1 - cosine <= 4.1e-3 for
+        // Q8_0, 6.8e-3 for f32, both long_sentence), and the exact behaviour is checked
+        // elsewhere (the kernels against f64 oracles, every tier against the scalar tier).
         for (kv, min_cos) in [(KvType::Q8_0, 0.99), (KvType::F32, 0.99)] {
             let mut s = Session::with_kv_type(&m, 512, kv).unwrap();
             let got = s.prefill(&ids).unwrap();
@@ -78,10 +84,12 @@ fn last_position_logits_match_transformers() {
             fixtures::argmax(got),
             fixtures::argmax(&want)
         );
-        assert!(cos >= 0.99, "{name}: cosine {cos}");
+        // Measured 1 - cosine <= 1.94e-3 (long_sentence).
+        assert!(cos >= 0.995, "{name}: cosine {cos}");
         let peer = fixtures::f32_gz(&format!("models/smollm2_llamacpp/{name}.f32.gz"));
         let cos_peer = fixtures::cosine(got, &peer);
         eprintln!("{name}: cosine vs llama.cpp {cos_peer:.6}");
+        // Measured 1 - cosine <= 1.48e-3 (capital).
         assert!(cos_peer >= 0.995, "{name}: cosine vs llama.cpp {cos_peer}");
         if p["top1_margin"].as_f64().unwrap() > 0.5 {
             assert_eq!(
@@ -127,6 +135,7 @@ fn teacher_forced_top1_agrees_with_transformers() {
         "teacher-forced top-1 agreement over {} tokens: {all:.4} (margin >= 0.1: {clear:.4}, >= 0.5: {sure:.4})",
         hits.len()
     );
+    // Measured 2026-12-07: 0.9610, 0.9843 and 1.0 (410 tokens).
     assert!(all >= 0.95, "agreement {all}");
     assert!(
         clear >= 0.98,

@@ -2,9 +2,12 @@
 //! NeoX RoPE, tied head) GGUF models against transformers' logits of every position
 //! (tests/fixtures/tiny/, made by scripts/make-tiny-fixtures.py; README-models.md, section C).
 //!
-//! Tolerances: all weights are F32 and activations f32, so only float rounding separates us
-//! from the float64 oracle: max |logit diff| <= 1e-4 at every position. Decoding the prompt
-//! token by token through the KV cache must reproduce `eval_all`'s rows within 1e-5.
+//! Tolerances, at most 10x what was measured (2026-12-07, avx512; every tier gives the
+//! same bits): all weights are F32 and activations f32, so only float rounding separates
+//! us from the float64 oracle: max |logit diff| <= 6e-6 at every position (measured
+//! 6.56e-7, tiny-llama len40; tiny-qwen2 5.22e-7). Decoding the prompt token by token
+//! through the KV cache reproduces `eval_all`'s rows bit for bit (measured 0: attention
+//! and the products run the same operations for a query alone or in a tile).
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
@@ -16,8 +19,10 @@ use slimlm::model::{Arch, LoadOptions, Model};
 use slimlm::runtime::session::KvType;
 use slimlm::runtime::Session;
 
-const ORACLE_TOLERANCE: f32 = 1e-4;
-const DECODE_TOLERANCE: f32 = 1e-5;
+/// Max |logit diff| against the oracle (measured 6.56e-7).
+const ORACLE_TOLERANCE: f32 = 6e-6;
+/// Max |logit diff| of decode against `eval_all` (measured 0).
+const DECODE_TOLERANCE: f32 = 0.0;
 const CONTEXT: usize = 64;
 
 fn load(file: &str) -> Model {
@@ -116,15 +121,18 @@ fn check_model(name: &str, arch: Arch) {
 
         // Token-by-token decode through the KV cache reproduces the batched rows.
         let mut session = Session::with_kv_type(&model, CONTEXT, KvType::F32).unwrap();
+        let mut decode_diff = 0.0f32;
         for (t, &id) in ids.iter().enumerate() {
             let row = session.decode(id).unwrap();
             let batched = &all[t * vocab..(t + 1) * vocab];
             let d = fixtures::max_abs_diff(row, batched);
+            decode_diff = decode_diff.max(d);
             assert!(
                 d <= DECODE_TOLERANCE,
                 "{name} {prompt}: decode at position {t} differs from eval_all by {d:e}"
             );
         }
+        eprintln!("{name} {prompt}: decode vs eval_all: max |diff| {decode_diff:.2e}");
         assert_eq!(session.position(), n);
     }
 }

@@ -8,6 +8,8 @@
 //! - [`ops`]: norms, RoPE, softmax, activations, adds, f16 conversion, dot/axpy and the
 //!   attention block kernels of every tier, bit-identical to the references, dispatched once.
 //! - [`attention`]: causal attention with an online softmax over f32/f16/Q8_0 KV caches.
+//! - [`oracle`] (with `std`): independent f64 oracles of the non-matmul ops, each with a
+//!   derived error bound, for tests of every tier and of the C entry points.
 //! - [`dispatch`]: the instruction-set tiers, detected once or forced by `SLIMLM_ISA`.
 //!
 //! Kernels are stateless: they never allocate behind the caller's back, start threads or
@@ -67,6 +69,8 @@ pub mod dispatch;
 pub mod formats;
 pub mod matmul;
 pub mod ops;
+#[cfg(feature = "std")]
+pub mod oracle;
 pub mod pack;
 pub mod reference;
 #[cfg(any(target_arch = "aarch64", target_arch = "x86_64"))]

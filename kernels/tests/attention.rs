@@ -12,13 +12,15 @@
 //! only the float steps differ); the 8-bit rounding itself is the model-level error that
 //! tests/model_smollm2.rs bounds.
 
+mod common;
+
 use proptest::prelude::*;
 use slimlm_kernels::attention::{
     attend_tile, AttentionScratch, AttentionShape, KvType, LayerCache, KV_BLOCK,
 };
 use slimlm_kernels::dispatch::Isa;
 use slimlm_kernels::formats::{f16_to_f32, f32_to_f16, quantize_blocks, BlockQ8_0};
-use slimlm_kernels::ops::Ops;
+use slimlm_kernels::ops::{Op, Ops};
 use slimlm_kernels::reference::attention::{attention_head_f32, AttentionShape as RefShape};
 
 /// splitmix64: a reproducible value stream per case.
@@ -41,9 +43,8 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 /// The op tables this CPU runs.
 fn tiers() -> Vec<Ops> {
-    Isa::ALL
+    common::available_isas()
         .into_iter()
-        .filter(|isa| isa.is_available())
         .map(|isa| Ops::new(isa).unwrap())
         .collect()
 }
@@ -334,5 +335,38 @@ fn infinite_scores_give_no_nan_from_masking() {
         let c = cache(&ops, KvType::F32, &shape, &k, &v);
         attend_tile(&ops, &shape, 0, &q, 2, &c, &mut out, &mut scratch);
         assert!(out.iter().all(|&o| o == 1.5), "{out:?}");
+    }
+}
+
+/// Under `SLIMLM_EXPECT_ISA` (CI: the host's tier from /proc/cpuinfo, the emulated CPU
+/// model's under qemu): attention's f32/f16-cache steps run on that tier's own ops (the
+/// cache's f16 conversions, key-major scores, the online softmax block and its rescaling,
+/// the accumulation of values), and the tests above ran it (`common::available_isas`).
+#[test]
+fn expected_tier_runs_attention() {
+    let Ok(expected) = std::env::var("SLIMLM_EXPECT_ISA") else {
+        return;
+    };
+    let isa = Isa::parse(&expected).expect("SLIMLM_EXPECT_ISA names a tier");
+    let ops = Ops::new(isa).expect("the expected tier is available on this CPU");
+    let own = match isa {
+        Isa::Neon | Isa::Dotprod | Isa::I8mm => "neon",
+        other => other.name(),
+    };
+    for op in [
+        Op::F32ToF16,
+        Op::F16ToF32,
+        Op::KeyMajorScores,
+        Op::OnlineSoftmaxBlock,
+        Op::Exp,
+        Op::Scale,
+        Op::AccumulateRows,
+    ] {
+        let name = ops.kernel_name(op);
+        eprintln!("{isa}: attention {op:?} -> {name}");
+        assert!(
+            name.ends_with(own),
+            "{isa} runs attention's {op:?} with {name}"
+        );
     }
 }

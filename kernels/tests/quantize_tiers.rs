@@ -17,9 +17,8 @@ use slimlm_kernels::matmul::Kernels;
 
 /// The tiers this CPU runs (the scalar tier included).
 fn tiers() -> Vec<Kernels> {
-    Isa::ALL
+    common::available_isas()
         .into_iter()
-        .filter(|isa| isa.is_available())
         .map(|isa| Kernels::new(isa).unwrap())
         .collect()
 }

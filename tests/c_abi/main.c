@@ -2,11 +2,13 @@
  * The C ABI from C: built by tests/c_abi.rs with the system C compiler against
  * libslimlm.a and run with the data the Rust side computed.
  *
- * usage: c_abi MODEL PROMPT PROMPT_IDS GREEDY_IDS KERNEL_DATA
+ * usage: c_abi MODEL PROMPT PROMPT_IDS GREEDY_IDS KERNEL_DATA OPS_DATA
  *   PROMPT_IDS, GREEDY_IDS: comma-separated ids the Rust API produced for PROMPT
  *   (tokenized with special tokens) and its first greedy tokens.
  *   KERNEL_DATA: u32 rows, cols, m; rows x cols Q8_0 weights (GGUF bytes); m x cols f32
  *   activations; m x rows f32 outputs of the scalar reference (all little-endian).
+ *   OPS_DATA: inputs of RMSNorm, LayerNorm and attention decode with the exact values
+ *   and error bounds of the f64 oracles (layout in tests/c_abi.rs, ops_data).
  *
  * Prints one line per failed check and exits 1 if any failed.
  */
@@ -278,6 +280,98 @@ static void check_kernel(const char *path) {
     free(act);
 }
 
+static float *read_f32s(FILE *f, size_t n) {
+    float *p = malloc(n * sizeof *p);
+    if (p && fread(p, sizeof *p, n, f) != n) {
+        free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+static double *read_f64s(FILE *f, size_t n) {
+    double *p = malloc(n * sizeof *p);
+    if (p && fread(p, sizeof *p, n, f) != n) {
+        free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/* Every got[i] within bound[i] of the oracle's exact want[i]; reports the worst. */
+static void check_within(const char *what, const float *got, size_t n, FILE *f) {
+    double *want = read_f64s(f, n), *bound = read_f64s(f, n);
+    double worst = 0.0;
+    size_t i, at = 0;
+    CHECK(want && bound, "%s: short ops data file", what);
+    for (i = 0; want && bound && i < n; i++) {
+        double err = fabs((double)got[i] - want[i]);
+        if (!(err <= bound[i])) {
+            CHECK(0, "%s[%zu] = %.9g, exact %.12g, error %.3g over the bound %.3g", what, i,
+                  got[i], want[i], err, bound[i]);
+            break;
+        }
+        if (bound[i] > 0 && err / bound[i] > worst) worst = err / bound[i], at = i;
+    }
+    printf("%s: %zu values within the f64 oracle's bounds (worst %.3f of its bound at %zu)\n",
+           what, n, worst, at);
+    free(want);
+    free(bound);
+}
+
+/* RMSNorm, LayerNorm and attention decode against the independent f64 oracles. */
+static void check_ops(const char *path) {
+    FILE *f = fopen(path, "rb");
+    uint32_t rows, cols, heads, kv_heads, head_dim, keys;
+    float *x, *w, *b, *eps, *out, *scale, *q, *k, *v, *scores, *att;
+    size_t n, qn, cn;
+    slimlm_attention_shape shape;
+
+    CHECK(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    rows = read_u32(f);
+    cols = read_u32(f);
+    n = (size_t)rows * cols;
+    x = read_f32s(f, n);
+    w = read_f32s(f, cols);
+    b = read_f32s(f, cols);
+    eps = read_f32s(f, 1);
+    out = calloc(n, sizeof *out);
+    CHECK(x && w && b && eps && out, "short ops data file");
+    if (x && w && b && eps && out) {
+        CHECK(slimlm_rmsnorm_f32(x, w, rows, cols, *eps, out) == SLIMLM_OK, "rmsnorm");
+        check_within("slimlm_rmsnorm_f32", out, n, f);
+        CHECK(slimlm_layernorm_f32(x, w, b, rows, cols, *eps, out) == SLIMLM_OK, "layernorm");
+        check_within("slimlm_layernorm_f32", out, n, f);
+    }
+    heads = read_u32(f);
+    kv_heads = read_u32(f);
+    head_dim = read_u32(f);
+    keys = read_u32(f);
+    qn = (size_t)heads * head_dim;
+    cn = (size_t)keys * kv_heads * head_dim;
+    scale = read_f32s(f, 1);
+    q = read_f32s(f, qn);
+    k = read_f32s(f, cn);
+    v = read_f32s(f, cn);
+    scores = calloc(keys, sizeof *scores);
+    att = calloc(qn, sizeof *att);
+    CHECK(scale && q && k && v && scores && att, "short ops data file (attention)");
+    if (scale && q && k && v && scores && att) {
+        shape.n_heads = heads;
+        shape.n_kv_heads = kv_heads;
+        shape.head_dim = head_dim;
+        shape.n_keys = keys;
+        shape.scale = *scale;
+        CHECK(slimlm_attention_decode_f32(&shape, q, k, v, scores, att) == SLIMLM_OK,
+              "attention decode");
+        check_within("slimlm_attention_decode_f32", att, qn, f);
+    }
+    fclose(f);
+    free(x), free(w), free(b), free(eps), free(out);
+    free(scale), free(q), free(k), free(v), free(scores), free(att);
+}
+
 /* Q4_K weights pack (as Q4_1 panels) and take Q8_1 activations: 4 rows of 256 codes 1 with
    every sub-block scale 1 and d = 1, times activations of 1.0, give 256 per row (up to
    the rounding of the activation scale 1/127 to f16). */
@@ -315,8 +409,9 @@ int main(int argc, char **argv) {
     size_t n_prompt, n_want;
     slimlm_model *model = NULL;
 
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s MODEL PROMPT PROMPT_IDS GREEDY_IDS KERNEL_DATA\n", argv[0]);
+    if (argc != 7) {
+        fprintf(stderr, "usage: %s MODEL PROMPT PROMPT_IDS GREEDY_IDS KERNEL_DATA OPS_DATA\n",
+                argv[0]);
         return 2;
     }
     n_prompt = parse_ids(argv[3], want_prompt);
@@ -332,6 +427,7 @@ int main(int argc, char **argv) {
         check_session_outlives_model(model, want_prompt, n_prompt, want[0]);
     }
     check_kernel(argv[5]);
+    check_ops(argv[6]);
     check_q4_k();
 
     if (failures) {

@@ -141,3 +141,24 @@ pub fn block_q8_k() -> impl Strategy<Value = BlockQ8K> {
 pub fn h(h: u16) -> f64 {
     f64::from(f16_to_f32(h))
 }
+
+/// The tiers this CPU runs, the scalar one first. When `SLIMLM_EXPECT_ISA` names a tier
+/// (CI sets it from the CPU: scripts/test-all.sh from /proc/cpuinfo on the host,
+/// scripts/test-aarch64.sh from the emulated CPU model), fails unless that tier is among
+/// them: a tier test cannot pass by quietly testing fewer tiers.
+pub fn available_isas() -> Vec<slimlm_kernels::dispatch::Isa> {
+    use slimlm_kernels::dispatch::Isa;
+    let isas: Vec<Isa> = Isa::ALL
+        .into_iter()
+        .filter(|isa| isa.is_available())
+        .collect();
+    if let Ok(expected) = std::env::var("SLIMLM_EXPECT_ISA") {
+        let want = Isa::parse(&expected)
+            .unwrap_or_else(|| panic!("SLIMLM_EXPECT_ISA={expected} names no tier"));
+        assert!(
+            isas.contains(&want),
+            "SLIMLM_EXPECT_ISA={expected}, but this CPU runs only {isas:?}"
+        );
+    }
+    isas
+}

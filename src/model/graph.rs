@@ -185,6 +185,7 @@ pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
         n_kv_heads: c.n_kv_heads,
         head_dim: hd,
         scale: 1.0 / (hd as f32).sqrt(),
+        window: None,
     };
     // [token][head][hd] -> [head][token][hd]
     let q_heads = sized(&mut s.q_heads, n * d);

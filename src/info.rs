@@ -191,8 +191,8 @@ fn write_totals(out: &mut String, file: &GgufFile) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
-    use crate::gguf::{GgufWriter, MetaArray};
     use super::*;
+    use crate::gguf::{GgufWriter, MetaArray};
 
     #[test]
     fn renders_present_and_absent_parts() {

@@ -465,8 +465,9 @@ fn tile(
         }
     }
     let blocks = cache.capacity / KV_BLOCK;
-    let last_key = pos + rows; // exclusive: the last query sees keys ..pos + rows
-                               // The aligned block holding the first query's first visible key.
+    // Exclusive: the last query sees keys up to pos + rows - 1.
+    let last_key = pos + rows;
+    // The aligned block holding the first query's first visible key.
     let mut start = shape.first_visible(pos) / KV_BLOCK * KV_BLOCK;
     while start < last_key {
         let end = (start + KV_BLOCK).min(last_key);

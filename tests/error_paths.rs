@@ -117,7 +117,7 @@ fn wrong_types_and_missing_keys() {
     }));
     assert_eq!(
         e,
-        "unsupported architecture 'gpt-j' (slimlm runs llama, qwen2 and mpt)"
+        "unsupported architecture 'gpt-j' (slimlm runs llama, qwen2, mpt and gemma3)"
     );
 }
 

@@ -27,6 +27,7 @@ fn shape_of(heads: usize, kv_heads: usize) -> AttentionShape {
         n_kv_heads: kv_heads,
         head_dim: 64,
         scale: 0.125,
+        window: None,
     }
 }
 

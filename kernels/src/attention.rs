@@ -13,10 +13,18 @@
 //! `n_heads * head_dim` f32; query head `h` reads KV head `h / (n_heads / n_kv_heads)`
 //! (grouped-query attention).
 //!
+//! Sliding-window attention (Gemma 3's local layers): with [`AttentionShape::window`] =
+//! `Some(w)`, the query at position `p` sees only the keys `p + 1 - w ..= p` (llama.cpp's
+//! `LLAMA_SWA_TYPE_STANDARD`: key `k` is masked when `p - k >= w`). Keys are still visited
+//! in the same aligned blocks of [`KV_BLOCK`] positions; a block the window cuts is used
+//! from the first visible key on (scores, softmax and values of the keys before it are
+//! simply not read), and blocks wholly before the window are skipped. Such layers may keep
+//! a ring cache of fewer positions than the context ([`LayerCache::ring`]).
+//!
 //! Every query's result depends only on its own position and the cache, through the same
 //! sequence of operations whether it comes alone (decode) or in a tile (prefill) of
 //! [`attend_tile`], so a prompt evaluated in one batch or token by token gives
-//! bit-identical outputs.
+//! bit-identical outputs, with or without a window.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -73,9 +81,20 @@ pub struct AttentionShape {
     pub head_dim: usize,
     /// Multiplies the raw scores, usually `1/sqrt(head_dim)`.
     pub scale: f32,
+    /// Sliding window: the query at position `p` sees keys `p + 1 - w ..= p` only
+    /// (`None`: every earlier key).
+    pub window: Option<usize>,
 }
 
 impl AttentionShape {
+    /// The first key position the query at `pos` sees.
+    pub fn first_visible(&self, pos: usize) -> usize {
+        match self.window {
+            Some(w) => (pos + 1).saturating_sub(w),
+            None => 0,
+        }
+    }
+
     /// Values in one cache row.
     pub fn kv_width(&self) -> usize {
         self.n_kv_heads * self.head_dim
@@ -120,6 +139,8 @@ pub enum CacheError {
     Q8_0HeadDim(usize),
     /// Zero heads or a zero head_dim.
     EmptyShape,
+    /// A ring cache needs a window and a batch of at least one position.
+    EmptyRing,
 }
 
 impl core::fmt::Display for CacheError {
@@ -132,23 +153,44 @@ impl core::fmt::Display for CacheError {
                 )
             }
             CacheError::EmptyShape => write!(f, "a KV cache needs at least one head of one value"),
+            CacheError::EmptyRing => {
+                write!(
+                    f,
+                    "a ring KV cache needs a window and a batch of at least 1"
+                )
+            }
         }
     }
 }
 
-/// One layer's K and V for `capacity` positions of every KV head, in the layout the
-/// kernels read (see the module docs):
-/// - K, f32 / f16: value `i` of head `g` at position `p` is at
-///   `((g * blocks + p / KV_BLOCK) * head_dim + i) * KV_BLOCK + p % KV_BLOCK`;
-/// - K, Q8_0, and V of every type: row `g * capacity + p` of `head_dim` values.
+/// One layer's K and V for `capacity` slots of every KV head, in the layout the kernels
+/// read (see the module docs); position `p` lives in slot `s = p` (a flat cache) or
+/// `s = p % capacity` (a ring cache):
+/// - K, f32 / f16: value `i` of head `g` in slot `s` is at
+///   `((g * blocks + s / KV_BLOCK) * head_dim + i) * KV_BLOCK + s % KV_BLOCK`;
+/// - K, Q8_0, and V of every type: row `g * capacity + s` of `head_dim` values.
+///
+/// As `capacity` is a multiple of [`KV_BLOCK`], an aligned block of positions is an
+/// aligned block of slots in either kind of cache.
 pub struct LayerCache {
     ty: KvType,
     n_kv_heads: usize,
     head_dim: usize,
-    /// Positions, a multiple of [`KV_BLOCK`].
+    /// Slots, a multiple of [`KV_BLOCK`].
     capacity: usize,
+    /// For a ring cache, which positions it holds.
+    ring: Option<Ring>,
     k: Store,
     v: Store,
+}
+
+/// The positions a ring cache holds: `lo..hi` (every slot written since is newer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ring {
+    /// The most positions one [`LayerCache::store`] may write.
+    max_store: usize,
+    lo: usize,
+    hi: usize,
 }
 
 impl LayerCache {
@@ -173,16 +215,63 @@ impl LayerCache {
             n_kv_heads,
             head_dim,
             capacity,
+            ring: None,
             k: Store::new(ty, values),
             v: Store::new(ty, values),
         })
+    }
+
+    /// A ring cache for a sliding-window layer of window `window`, written at most
+    /// `max_store` positions at a time: `window + max_store - 1` slots (rounded up to a
+    /// whole block), the fewest that keep, while a store of `max_store` positions is
+    /// attended, every key its queries see. Memory is independent of the context.
+    pub fn ring(
+        ty: KvType,
+        n_kv_heads: usize,
+        head_dim: usize,
+        window: usize,
+        max_store: usize,
+    ) -> Result<LayerCache, CacheError> {
+        if window == 0 || max_store == 0 {
+            return Err(CacheError::EmptyRing);
+        }
+        let mut cache = LayerCache::new(ty, n_kv_heads, head_dim, window + max_store - 1)?;
+        cache.ring = Some(Ring {
+            max_store: cache.capacity + 1 - window,
+            lo: 0,
+            hi: 0,
+        });
+        Ok(cache)
+    }
+
+    /// The most positions one [`LayerCache::store`] may write (unbounded for a flat cache).
+    pub fn max_store(&self) -> usize {
+        self.ring.map_or(usize::MAX, |r| r.max_store)
+    }
+
+    /// Whether the cache is a ring (slots reused modulo the capacity).
+    pub fn is_ring(&self) -> bool {
+        self.ring.is_some()
+    }
+
+    /// The oldest position a ring cache still holds (0 for a flat cache).
+    pub fn oldest(&self) -> usize {
+        self.ring.map_or(0, |r| r.lo)
+    }
+
+    /// The slot of position `p`.
+    fn slot(&self, p: usize) -> usize {
+        match self.ring {
+            Some(_) => p % self.capacity,
+            None => p,
+        }
     }
 
     pub fn kv_type(&self) -> KvType {
         self.ty
     }
 
-    /// Positions the cache holds (a multiple of [`KV_BLOCK`]).
+    /// Slots of the cache (a multiple of [`KV_BLOCK`]): the positions a flat cache holds.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -193,10 +282,12 @@ impl LayerCache {
     }
 
     /// Stores the K and V rows (`n_kv_heads * head_dim` values each, head-major) of
-    /// consecutive positions from `pos` on.
+    /// consecutive positions from `pos` on. In a ring cache, positions from `pos + rows`
+    /// on are forgotten (as after a rewind) and the oldest ones give way.
     ///
     /// # Panics
-    /// If the rows are not whole or go past the capacity (a caller bug).
+    /// If the rows are not whole, go past a flat cache's capacity or are more than a ring
+    /// cache's [`LayerCache::max_store`] (a caller bug).
     pub fn store(&mut self, ops: &Ops, pos: usize, k: &[f32], v: &[f32]) {
         let (hd, width) = (self.head_dim, self.n_kv_heads * self.head_dim);
         assert!(
@@ -204,10 +295,24 @@ impl LayerCache {
             "K/V rows of {width} values"
         );
         let rows = k.len() / width;
-        assert!(pos + rows <= self.capacity, "K/V rows past the cache");
+        match &mut self.ring {
+            None => assert!(pos + rows <= self.capacity, "K/V rows past the cache"),
+            Some(ring) => {
+                assert!(rows <= ring.max_store, "more K/V rows than the ring takes");
+                let hi = pos + rows;
+                // Positions lo..pos survive unless their slots were just rewritten, which
+                // happens to those more than `capacity` behind the new end.
+                ring.lo = if (ring.lo..=ring.hi).contains(&pos) {
+                    ring.lo.max(hi.saturating_sub(self.capacity))
+                } else {
+                    pos
+                };
+                ring.hi = hi;
+            }
+        }
         let blocks = self.capacity / KV_BLOCK;
         for (t, (kr, vr)) in k.chunks_exact(width).zip(v.chunks_exact(width)).enumerate() {
-            let p = pos + t;
+            let p = self.slot(pos + t);
             for (g, (kh, vh)) in kr.chunks_exact(hd).zip(vr.chunks_exact(hd)).enumerate() {
                 let row = (g * self.capacity + p) * hd;
                 write_row(ops, &mut self.v, row, vh);
@@ -308,10 +413,15 @@ pub fn attend_tile(
         cache.head_dim == hd && cache.n_kv_heads == shape.n_kv_heads,
         "cache shape"
     );
-    assert!(
-        pos + q.len() / hd <= cache.capacity,
-        "queries past the cache"
-    );
+    let rows = q.len() / hd;
+    match cache.ring {
+        None => assert!(pos + rows <= cache.capacity, "queries past the cache"),
+        Some(ring) => assert!(
+            shape.window.is_some()
+                && (rows == 0 || (pos + rows <= ring.hi && shape.first_visible(pos) >= ring.lo)),
+            "queries outside the ring cache's positions"
+        ),
+    }
     for (t, (qt, ot)) in q
         .chunks(QUERY_TILE * hd)
         .zip(out.chunks_mut(QUERY_TILE * hd))
@@ -355,13 +465,17 @@ fn tile(
         }
     }
     let blocks = cache.capacity / KV_BLOCK;
-    let last_key = pos + rows; // exclusive: the last query sees keys 0..pos + rows
-    let mut start = 0;
+    // Exclusive: the last query sees keys up to pos + rows - 1.
+    let last_key = pos + rows;
+    // The aligned block holding the first query's first visible key.
+    let mut start = shape.first_visible(pos) / KV_BLOCK * KV_BLOCK;
     while start < last_key {
         let end = (start + KV_BLOCK).min(last_key);
         let n = end - start;
+        // Slot of the block's first position: an aligned block of slots in either cache.
+        let slot = cache.slot(start);
         // This block's K (key-major, f32/f16 caches) and its V rows as f32.
-        let kt_at = (g * blocks + start / KV_BLOCK) * hd * KV_BLOCK;
+        let kt_at = (g * blocks + slot / KV_BLOCK) * hd * KV_BLOCK;
         let kt: &[f32] = match &cache.k {
             Store::F32(c) => &c[kt_at..kt_at + hd * KV_BLOCK],
             Store::F16(c) => {
@@ -370,7 +484,7 @@ fn tile(
             }
             Store::Q8_0(_) => &[],
         };
-        let v_at = (g * cache.capacity + start) * hd;
+        let v_at = (g * cache.capacity + slot) * hd;
         let v_rows: &[f32] = match &cache.v {
             Store::F32(c) => &c[v_at..v_at + n * hd],
             Store::F16(c) => {
@@ -385,23 +499,25 @@ fn tile(
             }
         };
         for i in 0..rows {
+            // Keys start + a .. start + b of this block are visible to query i.
             let visible = (pos + i + 1).min(end);
-            if visible <= start {
+            let first = shape.first_visible(pos + i).max(start);
+            if visible <= first {
                 continue;
             }
-            let n = visible - start;
+            let (a, b) = (first - start, visible - start);
             let qi = &q[i * hd..(i + 1) * hd];
             match &cache.k {
                 Store::Q8_0(c) => {
                     let qb = &scratch.q8[i * hd / 32..(i + 1) * hd / 32];
-                    for (j, s) in scratch.scores[..n].iter_mut().enumerate() {
-                        let row = ((g * cache.capacity + start + j) * hd) / 32;
+                    for (j, s) in scratch.scores[a..b].iter_mut().enumerate() {
+                        let row = ((g * cache.capacity + slot + a + j) * hd) / 32;
                         *s = dot_q8_0(&c[row..row + hd / 32], qb) * shape.scale;
                     }
                 }
                 _ => ops.key_major_scores(qi, kt, shape.scale, &mut scratch.scores),
             }
-            let scores = &mut scratch.scores[..n];
+            let scores = &mut scratch.scores[a..b];
             let st = &mut state[i];
             let (new_max, block_sum) = ops.online_softmax_block(scores, st.max);
             let acc = &mut out[i * hd..(i + 1) * hd];
@@ -418,7 +534,7 @@ fn tile(
                 st.max = new_max;
             }
             st.sum += block_sum;
-            ops.accumulate_rows(acc, scores, &v_rows[..n * hd]);
+            ops.accumulate_rows(acc, scores, &v_rows[a * hd..b * hd]);
         }
         start = end;
     }

@@ -3,7 +3,10 @@
 //! - prefill (a tile of queries) equals decode (one query at a time) bit for bit;
 //! - an f16 cache gives the bits of an f32 cache holding the same (f16-rounded) values;
 //! - every tier gives the scalar tier's bits;
-//! - a Q8_0 cache matches the reference over its dequantized rows and query.
+//! - a Q8_0 cache matches the reference over its dequantized rows and query;
+//! - with a sliding window, the same against the reference over the window's keys only,
+//!   and a ring cache gives the flat cache's bits, also when written one position at a
+//!   time across the window boundary (decode) or in chunks (prefill).
 //!
 //! Tolerances: F32 caches within 2e-5 of the output scale (|out| <= max |v|): the online
 //! softmax rescales in f32 and the exponentials use the f32 vector exp (relative error ~
@@ -61,6 +64,8 @@ struct Case {
     seed: u64,
     /// Spread of the values: large spreads make peaked softmaxes.
     spread: f32,
+    /// Sliding window (`None`: full causal attention).
+    window: Option<usize>,
 }
 
 fn cases() -> impl Strategy<Value = Case> {
@@ -71,8 +76,13 @@ fn cases() -> impl Strategy<Value = Case> {
         prop_oneof![1usize..=3, 1usize..=20],
         any::<u64>(),
         prop_oneof![Just(0.1f32), Just(1.0), Just(8.0)],
+        prop_oneof![
+            2 => Just(None),
+            1 => (1usize..=40).prop_map(Some),
+            1 => (1usize..=300).prop_map(Some),
+        ],
     )
-        .prop_flat_map(|(heads, hd, pos, queries, seed, spread)| {
+        .prop_flat_map(|(heads, hd, pos, queries, seed, spread, window)| {
             let divisors: Vec<usize> = (1..=heads).filter(|d| heads % d == 0).collect();
             proptest::sample::select(divisors).prop_map(move |kv_heads| Case {
                 heads,
@@ -82,6 +92,7 @@ fn cases() -> impl Strategy<Value = Case> {
                 queries,
                 seed,
                 spread,
+                window,
             })
         })
 }
@@ -101,6 +112,7 @@ fn data(c: &Case) -> Data {
         n_kv_heads: c.kv_heads,
         head_dim: c.head_dim,
         scale: 1.0 / (c.head_dim as f32).sqrt(),
+        window: c.window,
     };
     let mut rng = Rng(c.seed);
     let positions = c.pos + c.queries;
@@ -125,7 +137,8 @@ fn head_queries(d: &Data, queries: usize, h: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The f64 full-softmax reference for query `t` of head `h`.
+/// The f64 full-softmax reference for query `t` of head `h`, over the keys its window
+/// shows (all earlier ones without a window).
 #[allow(clippy::too_many_arguments)]
 fn reference(
     d: &Data,
@@ -137,16 +150,23 @@ fn reference(
     v: &[f32],
 ) -> Vec<f32> {
     let hd = d.shape.head_dim;
+    // Written out here rather than taken from the kernel's `first_visible`.
+    let first = d
+        .shape
+        .window
+        .map_or(0, |w| (pos + t + 1).saturating_sub(w));
+    let row = d.shape.kv_width();
     let shape = RefShape {
         n_heads: d.shape.n_heads,
         n_kv_heads: d.shape.n_kv_heads,
         head_dim: hd,
-        n_keys: pos + t + 1,
+        n_keys: pos + t + 1 - first,
         scale: d.shape.scale,
     };
     let mut scores = vec![0.0; shape.n_keys];
     let mut out = vec![0.0; hd];
     let q = &queries[(t * d.shape.n_heads + h) * hd..][..hd];
+    let (k, v) = (&k[first * row..], &v[first * row..]);
     attention_head_f32(&shape, h, q, k, v, &mut scores, &mut out);
     out
 }
@@ -156,6 +176,40 @@ fn cache(ops: &Ops, ty: KvType, shape: &AttentionShape, k: &[f32], v: &[f32]) ->
     let positions = k.len() / shape.kv_width();
     let mut c = LayerCache::new(ty, shape.n_kv_heads, shape.head_dim, positions).unwrap();
     c.store(ops, 0, k, v);
+    c
+}
+
+/// A ring cache of type `ty` for `shape`'s window, written `max_store` positions per store
+/// (the last store ends at the last row) with the rows `k`, `v`.
+fn ring_cache(
+    ops: &Ops,
+    ty: KvType,
+    shape: &AttentionShape,
+    max_store: usize,
+    k: &[f32],
+    v: &[f32],
+) -> LayerCache {
+    let w = shape.kv_width();
+    let window = shape.window.expect("a windowed shape");
+    let mut c = LayerCache::ring(ty, shape.n_kv_heads, shape.head_dim, window, max_store).unwrap();
+    assert!(c.max_store() >= max_store);
+    let positions = k.len() / w;
+    let mut pos = 0;
+    // Stores end exactly at `positions`: the first one takes the remainder.
+    let mut len = positions % max_store;
+    if len == 0 {
+        len = max_store.min(positions);
+    }
+    while pos < positions {
+        c.store(
+            ops,
+            pos,
+            &k[pos * w..(pos + len) * w],
+            &v[pos * w..(pos + len) * w],
+        );
+        pos += len;
+        len = max_store;
+    }
     c
 }
 
@@ -244,6 +298,28 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
                     .all(|(a, b)| a.to_bits() == b.to_bits()),
                 "head {h}: f16 cache differs from f32 cache of the same values"
             );
+            // A ring cache holding the same positions gives the flat cache's bits, for
+            // every storage type.
+            if c.window.is_some() {
+                for (ty, flat) in [
+                    (KvType::F32, &f32_cache),
+                    (KvType::F16, &f16_cache),
+                    (KvType::Q8_0, &q8_cache),
+                ] {
+                    let ring = ring_cache(ops, ty, &d.shape, queries, &d.k, &d.v);
+                    let mut want = vec![0.0; queries * hd];
+                    attend_tile(ops, &d.shape, h, &q, c.pos, flat, &mut want, &mut scratch);
+                    let mut got = vec![0.0; queries * hd];
+                    attend_tile(ops, &d.shape, h, &q, c.pos, &ring, &mut got, &mut scratch);
+                    prop_assert!(
+                        got.iter()
+                            .zip(&want)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "head {h}: {} ring cache differs from the flat cache",
+                        ty.name()
+                    );
+                }
+            }
             // Every tier gives the first tier's bits.
             match &first {
                 None => first = Some(tile.clone()),
@@ -310,8 +386,75 @@ fn long_context_and_block_edges() {
             queries,
             seed: pos as u64,
             spread: 2.0,
+            window: None,
         };
         check_case(&c).unwrap();
+        // Gemma 3's window (512) and small ones, cut inside and at block edges.
+        for window in [1, KV_BLOCK - 1, KV_BLOCK, KV_BLOCK + 1, 512] {
+            check_case(&Case {
+                window: Some(window),
+                ..c.clone()
+            })
+            .unwrap();
+        }
+    }
+}
+
+/// A ring cache written one position at a time (decode), attending after each, gives
+/// the bits of one prefill over a flat cache, across several turns of the ring; and so
+/// does a prefill in chunks of the ring's `max_store` positions, each chunk attended
+/// right after it is stored.
+#[test]
+fn ring_decode_and_chunked_prefill_equal_flat_prefill() {
+    for (window, chunk, positions) in [(512, 64, 1400), (40, 16, 300), (33, 1, 200)] {
+        let c = Case {
+            heads: 2,
+            kv_heads: 1,
+            head_dim: 64,
+            pos: 0,
+            queries: positions,
+            seed: window as u64,
+            spread: 3.0,
+            window: Some(window),
+        };
+        let d = data(&c);
+        let (hd, w) = (c.head_dim, d.shape.kv_width());
+        let queries: Vec<Vec<f32>> = (0..c.heads)
+            .map(|h| head_queries(&d, positions, h))
+            .collect();
+        let mut scratch = AttentionScratch::default();
+        for ops in tiers() {
+            for ty in [KvType::F32, KvType::F16, KvType::Q8_0] {
+                let flat = cache(&ops, ty, &d.shape, &d.k, &d.v);
+                let mut want = vec![vec![0.0; positions * hd]; c.heads];
+                for (h, (q, out)) in queries.iter().zip(&mut want).enumerate() {
+                    attend_tile(&ops, &d.shape, h, q, 0, &flat, out, &mut scratch);
+                }
+                for store in [1, chunk] {
+                    let mut ring = LayerCache::ring(ty, 1, hd, window, store).unwrap();
+                    assert!(ring.is_ring() && ring.capacity() < positions);
+                    let mut got = vec![vec![0.0; positions * hd]; c.heads];
+                    for start in (0..positions).step_by(store) {
+                        let end = (start + store).min(positions);
+                        let (k, v) = (&d.k[start * w..end * w], &d.v[start * w..end * w]);
+                        ring.store(&ops, start, k, v);
+                        for (h, (q, out)) in queries.iter().zip(&mut got).enumerate() {
+                            let (q, out) =
+                                (&q[start * hd..end * hd], &mut out[start * hd..end * hd]);
+                            attend_tile(&ops, &d.shape, h, q, start, &ring, out, &mut scratch);
+                        }
+                    }
+                    for (h, (g, wnt)) in got.iter().zip(&want).enumerate() {
+                        assert!(
+                            g.iter().zip(wnt).all(|(a, b)| a.to_bits() == b.to_bits()),
+                            "window {window}, {} cache, stores of {store}, head {h}: ring \
+                             differs from one flat prefill",
+                            ty.name()
+                        );
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -324,6 +467,7 @@ fn infinite_scores_give_no_nan_from_masking() {
         n_kv_heads: 1,
         head_dim: 32,
         scale: 1.0,
+        window: None,
     };
     let q = vec![1.0f32; 32];
     let mut k = vec![0.0f32; 3 * 32];

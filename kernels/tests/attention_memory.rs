@@ -43,6 +43,7 @@ fn prefill_of_2048_tokens_allocates_no_score_matrix() {
         n_kv_heads: 12,
         head_dim: 64,
         scale: 0.125,
+        window: None,
     };
     let width = shape.kv_width();
     let value = |i: usize| ((i * 7919 % 1000) as f32 / 1000.0) - 0.5;

@@ -148,6 +148,7 @@ proptest! {
         check_inplace("silu_mul", &x, |o, v| o.silu_mul(v, &y));
         check_inplace("gelu_erf", &x, |o, v| o.gelu_erf(v));
         check_inplace("gelu_tanh", &x, |o, v| o.gelu_tanh(v));
+        check_inplace("gelu_tanh_mul", &x, |o, v| o.gelu_tanh_mul(v, &y));
         check_inplace("add", &x, |o, v| o.add(v, &y));
         check_inplace("scale", &x, |o, v| o.scale(v, s));
         check_inplace("exp", &x, |o, v| o.exp(v));

@@ -200,7 +200,11 @@ pub fn chat(args: &ChatArgs) -> Result<(), Box<dyn Error>> {
             );
             continue;
         }
-        session.rewind(keep.min(session.position()))?;
+        // A model with sliding-window ring caches may no longer hold what the shared
+        // prefix needs: then the whole conversation is evaluated again.
+        if session.rewind(keep.min(session.position())).is_err() {
+            session.reset();
+        }
         let new = &tokens[session.position()..];
         let generation = generate(&mut session, new, &options, |piece| {
             print!("{piece}");

@@ -15,6 +15,10 @@ pub enum Arch {
     /// MPT as SlimLM uses it: learned positions, LayerNorm with bias, fused QKV with bias,
     /// exact GELU MLP with biases, tied head. No ALiBi.
     Mpt,
+    /// Gemma 3: scaled embeddings, RMSNorm before and after attention and MLP, per-head
+    /// RMSNorm of Q and K, NeoX RoPE with a local and a global base, sliding-window
+    /// attention on 5 of every 6 layers, GeGLU MLP, tied head.
+    Gemma3,
 }
 
 impl Arch {
@@ -24,6 +28,7 @@ impl Arch {
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
             Arch::Mpt => "mpt",
+            Arch::Gemma3 => "gemma3",
         }
     }
 
@@ -32,6 +37,7 @@ impl Arch {
             "llama" => Ok(Arch::Llama),
             "qwen2" => Ok(Arch::Qwen2),
             "mpt" => Ok(Arch::Mpt),
+            "gemma3" => Ok(Arch::Gemma3),
             other => Err(ModelError::UnsupportedArch(other.to_string())),
         }
     }
@@ -60,6 +66,45 @@ pub struct ModelConfig {
     pub rope_pairing: RopePairing,
     /// MPT's optional clamp of Q, K and V to [-c, c].
     pub clamp_qkv: Option<f32>,
+    /// Multiplies the attention scores (`1/sqrt(head_dim)` except where noted).
+    pub attn_scale: f32,
+    /// Sliding-window attention on some layers (Gemma 3's local layers).
+    pub sliding: Option<SlidingWindow>,
+    /// Gemma's final logit soft-capping `c tanh(logits / c)`, when the file asks for it.
+    pub final_logit_softcap: Option<f32>,
+}
+
+/// Which layers attend through a sliding window, and how they differ from the others.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlidingWindow {
+    /// Keys visible to a query, its own included (`attention.sliding_window`).
+    pub window: usize,
+    /// Layer `i` is global when `i % period == period - 1`, else local (windowed).
+    pub period: usize,
+    /// RoPE frequency base of the local layers.
+    pub rope_base: f32,
+}
+
+/// Gemma 3's defaults for what its GGUF files carry no key for, as llama.cpp 0c1e570
+/// sets them (src/models/gemma3.cpp, `load_arch_hparams`, and src/llama-hparams.h).
+pub mod gemma3_defaults {
+    /// `load_swa_pattern(ml, 6)`: five local layers, then one global (layers 5, 11, 17
+    /// of 18 are global), unless `gemma3.attention.sliding_window_pattern` says otherwise.
+    pub const SLIDING_WINDOW_PERIOD: usize = 6;
+    /// `rope_freq_base_train_swa = 10000.0f` (llama-hparams.h), unless
+    /// `gemma3.rope.freq_base_swa` says otherwise.
+    pub const LOCAL_ROPE_BASE: f32 = 10_000.0;
+    /// Gemma 3's 27B (62 layers) scales attention by `1/sqrt(d_model / n_heads)`, the
+    /// others by `1/sqrt(head_dim)` (llama.cpp's `f_attention_scale`, after
+    /// gemma_pytorch's config: `query_pre_attn_scalar`).
+    pub const LAYERS_OF_27B: usize = 62;
+}
+
+impl SlidingWindow {
+    /// Whether layer `layer` attends through the window.
+    pub fn is_local(&self, layer: usize) -> bool {
+        layer % self.period != self.period - 1
+    }
 }
 
 /// Upper bounds that keep a hostile file from asking for absurd buffers; every real
@@ -97,12 +142,6 @@ impl ModelConfig {
         };
         let context_length = usize_key("context_length", MAX_CONTEXT)?;
 
-        if d_model % n_heads != 0 {
-            return Err(ModelError::Config {
-                key: key("attention.head_count"),
-                reason: format!("embedding_length {d_model} is not a multiple of {n_heads} heads"),
-            });
-        }
         if n_heads % n_kv_heads != 0 {
             return Err(ModelError::Config {
                 key: key("attention.head_count_kv"),
@@ -111,10 +150,45 @@ impl ModelConfig {
                 ),
             });
         }
-        let head_dim = d_model / n_heads;
+        // Gemma's heads are wider than d_model / n_heads (256 vs 160 for 270M): its files
+        // give the width as attention.key_length (and value_length, the same).
+        let head_dim = match arch {
+            Arch::Gemma3 => {
+                let hd = usize_key("attention.key_length", MAX_WIDTH)?;
+                let vk = key("attention.value_length");
+                if file.get(&vk).is_some() && usize_key("attention.value_length", MAX_WIDTH)? != hd
+                {
+                    return Err(ModelError::Unsupported {
+                        what: format!("{vk} differs from attention.key_length {hd}"),
+                    });
+                }
+                hd
+            }
+            _ => {
+                if d_model % n_heads != 0 {
+                    return Err(ModelError::Config {
+                        key: key("attention.head_count"),
+                        reason: format!(
+                            "embedding_length {d_model} is not a multiple of {n_heads} heads"
+                        ),
+                    });
+                }
+                let hd = d_model / n_heads;
+                let kk = key("attention.key_length");
+                if file.get(&kk).is_some() && usize_key("attention.key_length", MAX_WIDTH)? != hd {
+                    return Err(ModelError::Unsupported {
+                        what: format!(
+                            "{kk} other than embedding_length / head_count ({hd}) in a {} model",
+                            arch.name()
+                        ),
+                    });
+                }
+                hd
+            }
+        };
 
         let (norm_eps, rope_pairing, clamp_qkv) = match arch {
-            Arch::Llama | Arch::Qwen2 => (
+            Arch::Llama | Arch::Qwen2 | Arch::Gemma3 => (
                 file.get_f32(&key("attention.layer_norm_rms_epsilon"))?,
                 if arch == Arch::Llama {
                     RopePairing::Adjacent
@@ -154,7 +228,7 @@ impl ModelConfig {
 
         let (rope_base, rope_dims) = match arch {
             Arch::Mpt => (0.0, 0),
-            Arch::Llama | Arch::Qwen2 => {
+            Arch::Llama | Arch::Qwen2 | Arch::Gemma3 => {
                 let base_key = key("rope.freq_base");
                 let base = if file.get(&base_key).is_some() {
                     file.get_f32(&base_key)?
@@ -176,6 +250,57 @@ impl ModelConfig {
                 (base, dims)
             }
         };
+
+        let f32_key = |suffix: &str| -> Result<Option<f32>, ModelError> {
+            let k = key(suffix);
+            match file.get(&k) {
+                None => Ok(None),
+                Some(_) => {
+                    let v = file.get_f32(&k)?;
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err(ModelError::Config {
+                            key: k,
+                            reason: format!("{v} is not a finite positive number"),
+                        });
+                    }
+                    Ok(Some(v))
+                }
+            }
+        };
+        let mut attn_scale = 1.0 / (head_dim as f32).sqrt();
+        let (mut sliding, mut final_logit_softcap) = (None, None);
+        if arch == Arch::Gemma3 {
+            use gemma3_defaults::*;
+            if n_layers == LAYERS_OF_27B {
+                attn_scale = 1.0 / ((d_model / n_heads) as f32).sqrt();
+            }
+            final_logit_softcap = f32_key("final_logit_softcapping")?;
+            // As llama.cpp: no sliding_window key (or 0) means every layer is global.
+            let window_key = key("attention.sliding_window");
+            let window = match file.get(&window_key) {
+                Some(_) => file.get_u64(&window_key)?,
+                None => 0,
+            };
+            if window > 0 {
+                let period_key = key("attention.sliding_window_pattern");
+                let period = match file.get(&period_key) {
+                    Some(_) => usize_key("attention.sliding_window_pattern", MAX_LAYERS)?,
+                    None => SLIDING_WINDOW_PERIOD,
+                };
+                let rope_base = f32_key("rope.freq_base_swa")?.unwrap_or(LOCAL_ROPE_BASE);
+                if rope_base <= 1.0 {
+                    return Err(ModelError::Config {
+                        key: key("rope.freq_base_swa"),
+                        reason: format!("rope base {rope_base}"),
+                    });
+                }
+                sliding = Some(SlidingWindow {
+                    window: usize_key("attention.sliding_window", MAX_CONTEXT)?,
+                    period,
+                    rope_base,
+                });
+            }
+        }
 
         let vocab_size = file
             .tensor("token_embd.weight")
@@ -205,7 +330,20 @@ impl ModelConfig {
             rope_dims,
             rope_pairing,
             clamp_qkv,
+            attn_scale,
+            sliding,
+            final_logit_softcap,
         })
+    }
+
+    /// Width of the queries of one position (`d_model` except in Gemma).
+    pub fn q_width(&self) -> usize {
+        self.n_heads * self.head_dim
+    }
+
+    /// The sliding window of layer `layer`, if it is a local one.
+    pub fn window_of(&self, layer: usize) -> Option<usize> {
+        self.sliding.filter(|s| s.is_local(layer)).map(|s| s.window)
     }
 
     /// Width of one position's K (or V) row in the cache.

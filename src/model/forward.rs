@@ -5,12 +5,13 @@
 use super::config::ModelConfig;
 use super::graph::{LogitsFor, Step};
 use super::weights::WeightLoader;
-use super::{llama, mpt, Arch, ModelError};
+use super::{gemma3, llama, mpt, Arch, ModelError};
 
 /// The forward graph of a loaded model.
 pub(crate) enum Forward {
     Llama(llama::Llama),
     Mpt(mpt::Mpt),
+    Gemma3(gemma3::Gemma3),
 }
 
 impl Forward {
@@ -18,6 +19,7 @@ impl Forward {
         Ok(match config.arch {
             Arch::Llama | Arch::Qwen2 => Forward::Llama(llama::Llama::load(config, loader)?),
             Arch::Mpt => Forward::Mpt(mpt::Mpt::load(config, loader)?),
+            Arch::Gemma3 => Forward::Gemma3(gemma3::Gemma3::load(config, loader)?),
         })
     }
 
@@ -27,6 +29,7 @@ impl Forward {
         match self {
             Forward::Llama(g) => g.run(step, tokens, which, logits),
             Forward::Mpt(g) => g.run(step, tokens, which, logits),
+            Forward::Gemma3(g) => g.run(step, tokens, which, logits),
         }
     }
 }

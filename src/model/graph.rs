@@ -29,7 +29,7 @@ pub(crate) struct Step<'a> {
     pub config: &'a ModelConfig,
     pub cx: Compute<'a>,
     pub kv: &'a mut KvCache,
-    pub rope: &'a RopeTable,
+    pub rope: &'a Rope,
     pub scratch: &'a mut Scratch,
     pub profile: &'a mut Profile,
     /// Position of the first token of the batch.
@@ -115,7 +115,34 @@ pub(crate) fn lm_head(
     );
 }
 
-/// cos and sin of every (position, pair) for a session's context.
+/// The RoPE tables of a session: one for the global base, and one for the local layers'
+/// base when the model has sliding-window layers (Gemma 3).
+pub(crate) struct Rope {
+    global: RopeTable,
+    local: Option<RopeTable>,
+}
+
+impl Rope {
+    /// Tables for positions `0..positions` (empty for models without RoPE).
+    pub fn new(config: &ModelConfig, positions: usize) -> Rope {
+        Rope {
+            global: RopeTable::new(config.rope_base, config.rope_dims, positions),
+            local: config
+                .sliding
+                .map(|s| RopeTable::new(s.rope_base, config.rope_dims, positions)),
+        }
+    }
+
+    /// The table of layer `layer`.
+    pub fn of_layer(&self, config: &ModelConfig, layer: usize) -> &RopeTable {
+        match (&self.local, config.window_of(layer)) {
+            (Some(local), Some(_)) => local,
+            _ => &self.global,
+        }
+    }
+}
+
+/// cos and sin of every (position, pair) for a session's context, for one frequency base.
 pub(crate) struct RopeTable {
     half: usize,
     cos: Vec<f32>,
@@ -123,15 +150,14 @@ pub(crate) struct RopeTable {
 }
 
 impl RopeTable {
-    /// Tables for positions `0..positions` (empty for models without RoPE).
-    pub fn new(config: &ModelConfig, positions: usize) -> RopeTable {
-        let half = config.rope_dims / 2;
+    /// Tables of base `base` over `dims` rotated dimensions for positions `0..positions`.
+    pub fn new(base: f32, dims: usize, positions: usize) -> RopeTable {
+        let half = dims / 2;
         let mut cos = Vec::with_capacity(positions * half);
         let mut sin = Vec::with_capacity(positions * half);
         for pos in 0..positions {
             for j in 0..half {
-                let inv_freq =
-                    f64::from(config.rope_base).powf(-2.0 * j as f64 / config.rope_dims as f64);
+                let inv_freq = f64::from(base).powf(-2.0 * j as f64 / dims as f64);
                 let angle = pos as f64 * inv_freq;
                 cos.push(angle.cos() as f32);
                 sin.push(angle.sin() as f32);
@@ -163,29 +189,24 @@ impl RopeTable {
     }
 }
 
-/// Stores this batch's K/V rows for `layer` and computes causal attention for every query
-/// row of `step.scratch.q` into `step.scratch.attn`, in parallel over heads and tiles of
-/// queries. Queries are regrouped head-major first so that each task reads and writes one
-/// contiguous run.
+/// Stores this batch's K/V rows for `layer` and computes causal attention (through the
+/// layer's sliding window, if it has one) for every query row of `step.scratch.q` into
+/// `step.scratch.attn`, in parallel over heads and tiles of queries. Queries are regrouped
+/// head-major first so that each task reads and writes one contiguous run. A ring cache
+/// (a local layer's) takes at most [`slimlm_kernels::attention::LayerCache::max_store`]
+/// positions at a time, so a longer batch is stored and attended in chunks of that size.
 pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
     let c = step.config;
-    let (hd, heads, d) = (c.head_dim, c.n_heads, c.n_heads * c.head_dim);
+    let (hd, heads, d) = (c.head_dim, c.n_heads, c.q_width());
     let kv_width = c.kv_width();
-    let s = &mut *step.scratch;
-    step.kv.store(
-        step.cx.ops,
-        layer,
-        step.pos,
-        &s.k[..n * kv_width],
-        &s.v[..n * kv_width],
-    );
-    let cache = step.kv.layer(layer);
     let shape = AttentionShape {
         n_heads: heads,
         n_kv_heads: c.n_kv_heads,
         head_dim: hd,
-        scale: 1.0 / (hd as f32).sqrt(),
+        scale: c.attn_scale,
+        window: c.window_of(layer),
     };
+    let s = &mut *step.scratch;
     // [token][head][hd] -> [head][token][hd]
     let q_heads = sized(&mut s.q_heads, n * d);
     for (t, row) in s.q[..n * d].chunks_exact(d).enumerate() {
@@ -194,28 +215,44 @@ pub(crate) fn attend(step: &mut Step<'_>, layer: usize, n: usize) {
         }
     }
     let out_heads = sized(&mut s.attn_heads, n * d);
-    let (pos, ops, pool) = (step.pos, step.cx.ops, step.cx.pool);
+    let (ops, pool) = (step.cx.ops, step.cx.pool);
     let q_heads = &s.q_heads[..n * d];
-    // One task per (head, tile of queries): [head][token][hd] cut at every tile and head.
-    let mut tiles: Vec<(usize, usize, &mut [f32])> =
-        Vec::with_capacity(heads * n.div_ceil(QUERY_TILE));
-    for (h, head_out) in out_heads.chunks_mut(n * hd).enumerate() {
-        for (t, o) in head_out.chunks_mut(QUERY_TILE * hd).enumerate() {
-            tiles.push((h, t, o));
-        }
-    }
     s.attention.resize_with(pool.threads(), Default::default);
-    let scratches = &s.attention[..];
-    pool.for_each_chunk_mut(&mut tiles, 1, |_, tile, participant| {
-        let (h, t, ref mut o) = tile[0];
-        let q = &q_heads[h * n * hd..(h + 1) * n * hd];
-        let q = &q[t * QUERY_TILE * hd..][..o.len()];
-        let first = pos + t * QUERY_TILE;
-        let mut scratch = scratches[participant]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        attend_tile(ops, &shape, h, q, first, cache, o, &mut scratch);
-    });
+    let chunk = step.kv.layer(layer).max_store().min(n);
+    let mut c0 = 0;
+    while c0 < n {
+        let c1 = (c0 + chunk).min(n);
+        let pos = step.pos + c0;
+        step.kv.store(
+            ops,
+            layer,
+            pos,
+            &s.k[c0 * kv_width..c1 * kv_width],
+            &s.v[c0 * kv_width..c1 * kv_width],
+        );
+        let cache = step.kv.layer(layer);
+        // One task per (head, tile of queries): each head's rows c0..c1 cut at every tile.
+        let mut tiles: Vec<(usize, usize, &mut [f32])> =
+            Vec::with_capacity(heads * (c1 - c0).div_ceil(QUERY_TILE));
+        for (h, head_out) in out_heads.chunks_mut(n * hd).enumerate() {
+            let rows = &mut head_out[c0 * hd..c1 * hd];
+            for (t, o) in rows.chunks_mut(QUERY_TILE * hd).enumerate() {
+                tiles.push((h, t, o));
+            }
+        }
+        let scratches = &s.attention[..];
+        pool.for_each_chunk_mut(&mut tiles, 1, |_, tile, participant| {
+            let (h, t, ref mut o) = tile[0];
+            let q = &q_heads[(h * n + c0) * hd..(h * n + c1) * hd];
+            let q = &q[t * QUERY_TILE * hd..][..o.len()];
+            let first = pos + t * QUERY_TILE;
+            let mut scratch = scratches[participant]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            attend_tile(ops, &shape, h, q, first, cache, o, &mut scratch);
+        });
+        c0 = c1;
+    }
     let attn = sized(&mut s.attn, n * d);
     for (t, row) in attn.chunks_exact_mut(d).enumerate() {
         for (h, oh) in row.chunks_exact_mut(hd).enumerate() {

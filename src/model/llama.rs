@@ -107,8 +107,12 @@ impl Llama {
             matmuls(&mut qkv, h, n, &mut s.matmul, cx);
             prof.stop(Op::AttnMatmul, t);
             let t = prof.start();
-            step.rope.apply(cx.ops, c, &mut s.q[..n * d], d, step.pos);
-            step.rope.apply(cx.ops, c, &mut s.k[..n * kv], kv, step.pos);
+            step.rope
+                .of_layer(c, li)
+                .apply(cx.ops, c, &mut s.q[..n * d], d, step.pos);
+            step.rope
+                .of_layer(c, li)
+                .apply(cx.ops, c, &mut s.k[..n * kv], kv, step.pos);
             prof.stop(Op::Rope, t);
             let t = prof.start();
             attend(&mut step, li, n);

@@ -1,11 +1,13 @@
 //! Models: configuration from GGUF metadata, weights, and the forward graphs of the
-//! supported architectures (Llama family and Qwen2 in [`llama`], SlimLM's MPT in [`mpt`]).
+//! supported architectures (Llama family and Qwen2 in [`llama`], SlimLM's MPT in [`mpt`],
+//! Gemma 3 in [`gemma3`]).
 //!
 //! A [`Model`] is immutable after [`Model::load`]; all per-conversation state (KV cache,
 //! position, scratch buffers) lives in a [`crate::runtime::Session`].
 
 pub mod config;
 mod forward;
+mod gemma3;
 pub(crate) mod graph;
 mod llama;
 pub mod matmul;
@@ -38,7 +40,7 @@ pub enum ModelError {
     Threads(#[from] ThreadError),
     #[error(transparent)]
     Isa(#[from] IsaError),
-    #[error("unsupported architecture '{0}' (slimlm runs llama, qwen2 and mpt)")]
+    #[error("unsupported architecture '{0}' (slimlm runs llama, qwen2, mpt and gemma3)")]
     UnsupportedArch(String),
     #[error("unsupported model feature: {what}")]
     Unsupported { what: String },

@@ -5,7 +5,7 @@
 
 use crate::exec::kv_cache::KvCache;
 use crate::exec::profile::Profile;
-use crate::model::graph::{LogitsFor, RopeTable, Scratch, Step};
+use crate::model::graph::{LogitsFor, Rope, Scratch, Step};
 use crate::model::matmul::Compute;
 use crate::model::{Arch, Model};
 pub use slimlm_kernels::attention::KvType;
@@ -29,6 +29,8 @@ pub enum SessionError {
     KvType { ty: &'static str, head_dim: usize },
     #[error("cannot rewind to position {to}: only {position} tokens are in the context")]
     BadRewind { to: usize, position: usize },
+    #[error("cannot rewind to position {to}: the sliding-window layers' ring caches no longer hold the keys it needs (reset instead)")]
+    RewindPastWindow { to: usize },
 }
 
 /// Tokens per forward batch in prefill: bounds the activation buffers (a batch of 256 on
@@ -39,7 +41,7 @@ pub const PREFILL_BATCH: usize = 256;
 pub struct Session<'m> {
     model: &'m Model,
     kv: KvCache,
-    rope: RopeTable,
+    rope: Rope,
     scratch: Scratch,
     logits: Vec<f32>,
     position: usize,
@@ -78,17 +80,23 @@ impl<'m> Session<'m> {
                 max,
             });
         }
-        let kv =
-            KvCache::new(kv_type, c.n_layers, c.n_kv_heads, c.head_dim, context).map_err(|_| {
-                SessionError::KvType {
-                    ty: kv_type.name(),
-                    head_dim: c.head_dim,
-                }
-            })?;
+        let windows: Vec<Option<usize>> = (0..c.n_layers).map(|l| c.window_of(l)).collect();
+        let kv = KvCache::new(
+            kv_type,
+            &windows,
+            c.n_kv_heads,
+            c.head_dim,
+            context,
+            PREFILL_BATCH,
+        )
+        .map_err(|_| SessionError::KvType {
+            ty: kv_type.name(),
+            head_dim: c.head_dim,
+        })?;
         Ok(Session {
             model,
             kv,
-            rope: RopeTable::new(c, context),
+            rope: Rope::new(c, context),
             scratch: Scratch::default(),
             logits: Vec::new(),
             position: 0,
@@ -116,6 +124,12 @@ impl<'m> Session<'m> {
         self.kv.bytes()
     }
 
+    /// Bytes held by the KV cache of each layer (sliding-window layers keep a ring of
+    /// about their window when the context is longer).
+    pub fn kv_layer_bytes(&self) -> Vec<usize> {
+        self.kv.layer_bytes()
+    }
+
     /// Turns per-op timing on or off (off by default; see [`Profile`]).
     pub fn set_profiling(&mut self, enabled: bool) {
         self.profile = Profile::new(enabled);
@@ -137,13 +151,18 @@ impl<'m> Session<'m> {
     }
 
     /// Forgets every token from position `to` on (the cache rows stay and are
-    /// overwritten by the next tokens).
+    /// overwritten by the next tokens). With sliding-window layers whose ring caches have
+    /// already overwritten the keys position `to` needs, this is refused with
+    /// [`SessionError::RewindPastWindow`] (rewinding to 0 always works).
     pub fn rewind(&mut self, to: usize) -> Result<(), SessionError> {
         if to > self.position {
             return Err(SessionError::BadRewind {
                 to,
                 position: self.position,
             });
+        }
+        if !self.kv.can_resume_at(to) {
+            return Err(SessionError::RewindPastWindow { to });
         }
         self.position = to;
         Ok(())

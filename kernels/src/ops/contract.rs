@@ -16,6 +16,7 @@ pub enum Op {
     SiluMul,
     GeluErf,
     GeluTanh,
+    GeluTanhMul,
     Add,
     AddBias,
     Scale,
@@ -34,7 +35,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 22] = [
+    pub const ALL: [Op; 23] = [
         Op::RmsNorm,
         Op::LayerNorm,
         Op::Rope,
@@ -42,6 +43,7 @@ impl Op {
         Op::SiluMul,
         Op::GeluErf,
         Op::GeluTanh,
+        Op::GeluTanhMul,
         Op::Add,
         Op::AddBias,
         Op::Scale,
@@ -66,7 +68,7 @@ type RopeFn = unsafe fn(&mut [f32], usize, usize, RopePairing, &[f32], &[f32]);
 /// One tier's entries. Each is `unsafe` only because it needs the tier's CPU features.
 pub(crate) struct Table {
     /// Kernel names, in [`Op::ALL`] order.
-    pub names: [&'static str; 22],
+    pub names: [&'static str; 23],
     pub rms_norm: unsafe fn(&[f32], &[f32], f32, &mut [f32]),
     pub layer_norm: LayerNormFn,
     pub rope: RopeFn,
@@ -74,6 +76,7 @@ pub(crate) struct Table {
     pub silu_mul: unsafe fn(&mut [f32], &[f32]),
     pub gelu_erf: unsafe fn(&mut [f32]),
     pub gelu_tanh: unsafe fn(&mut [f32]),
+    pub gelu_tanh_mul: unsafe fn(&mut [f32], &[f32]),
     pub add: unsafe fn(&mut [f32], &[f32]),
     pub add_bias: unsafe fn(&mut [f32], &[f32]),
     pub scale: unsafe fn(&mut [f32], f32),
@@ -112,6 +115,7 @@ macro_rules! ops_tier {
             silu_mul(gate: &mut [f32], up: &[f32]) = activation::silu_mul;
             gelu_erf(x: &mut [f32]) = activation::gelu_erf;
             gelu_tanh(x: &mut [f32]) = activation::gelu_tanh;
+            gelu_tanh_mul(gate: &mut [f32], up: &[f32]) = activation::gelu_tanh_mul;
             add(x: &mut [f32], y: &[f32]) = vector::add;
             add_bias(x: &mut [f32], bias: &[f32]) = vector::add_bias;
             scale(x: &mut [f32], s: f32) = vector::scale;
@@ -140,6 +144,7 @@ macro_rules! ops_tier {
                 concat!("silu_mul_f32_", $name),
                 concat!("gelu_erf_f32_", $name),
                 concat!("gelu_tanh_f32_", $name),
+                concat!("gelu_tanh_mul_f32_", $name),
                 concat!("add_f32_", $name),
                 concat!("add_bias_f32_", $name),
                 concat!("scale_f32_", $name),
@@ -163,6 +168,7 @@ macro_rules! ops_tier {
             silu_mul,
             gelu_erf,
             gelu_tanh,
+            gelu_tanh_mul,
             add,
             add_bias,
             scale,

@@ -143,6 +143,13 @@ impl Ops {
         unsafe { (self.table.gelu_tanh)(x) }
     }
 
+    /// GeGLU (Gemma's MLP): `gate = gelu_tanh(gate) * up`.
+    pub fn gelu_tanh_mul(&self, gate: &mut [f32], up: &[f32]) {
+        same_len("gelu_tanh_mul", gate.len(), up.len());
+        // SAFETY: as in `rms_norm`.
+        unsafe { (self.table.gelu_tanh_mul)(gate, up) }
+    }
+
     /// `x += y` (residual add).
     pub fn add(&self, x: &mut [f32], y: &[f32]) {
         same_len("add", x.len(), y.len());

@@ -1,4 +1,5 @@
-//! Elementwise activations: exact (erf) GELU, tanh GELU, SiLU x up (SwiGLU), written once
+//! Elementwise activations: exact (erf) GELU, tanh GELU, SiLU x up (SwiGLU), tanh GELU x up
+//! (GeGLU, Gemma's MLP), written once
 //! over [`Lanes`] with the approximations of [`super::approx`]; the `*_inplace` functions
 //! are the scalar reference. Each form avoids cancellation in the negative tail:
 //! - `gelu_erf(x) = x Phi(x)` with `Phi = erfc(|x|/sqrt 2) / 2` for x < 0 and
@@ -88,6 +89,20 @@ pub(crate) fn silu_mul<T: Tier>(t: T, gate: &mut [f32], up: &[f32]) {
     );
 }
 
+/// `gate[i] = gelu_tanh(gate[i]) * up[i]` (GeGLU with the tanh approximation, as Gemma's
+/// MLP and llama.cpp's `LLM_FFN_GELU` + `LLM_FFN_PAR` compute it): the tanh GELU of
+/// [`gelu_tanh_lanes`], then one multiply.
+#[inline(always)]
+pub(crate) fn gelu_tanh_mul<T: Tier>(t: T, gate: &mut [f32], up: &[f32]) {
+    map2(
+        t,
+        gate,
+        up,
+        #[inline(always)]
+        |g, u| gelu_tanh_lanes(t, g).mul(u),
+    );
+}
+
 /// Applies exact GELU in place (scalar reference).
 pub fn gelu_erf_inplace(x: &mut [f32]) {
     gelu_erf(ScalarTier, x);
@@ -102,6 +117,12 @@ pub fn gelu_tanh_inplace(x: &mut [f32]) {
 pub fn swiglu_inplace(gate: &mut [f32], up: &[f32]) {
     assert_eq!(gate.len(), up.len(), "swiglu: gate and up lengths differ");
     silu_mul(ScalarTier, gate, up);
+}
+
+/// GeGLU: `gate[i] = gelu_tanh(gate[i]) * up[i]` (scalar reference).
+pub fn geglu_tanh_inplace(gate: &mut [f32], up: &[f32]) {
+    assert_eq!(gate.len(), up.len(), "geglu: gate and up lengths differ");
+    gelu_tanh_mul(ScalarTier, gate, up);
 }
 
 #[cfg(test)]
@@ -122,6 +143,10 @@ mod tests {
         let mut g = [1.0f32, f32::NEG_INFINITY];
         swiglu_inplace(&mut g, &[1.0, 1.0]);
         assert!((g[0] - 0.731_058_6).abs() < 1e-7);
+        let mut g = [1.0f32, 2.0];
+        geglu_tanh_inplace(&mut g, &[2.0, -0.5]);
+        assert_eq!(g[0], 2.0 * one(gelu_tanh_inplace, 1.0));
+        assert_eq!(g[1], -0.5 * one(gelu_tanh_inplace, 2.0));
         assert_eq!(g[1].to_bits(), (-0.0f32).to_bits());
         assert_eq!(one(gelu_erf_inplace, 0.0), 0.0);
         assert_eq!(one(gelu_erf_inplace, -20.0), -0.0);

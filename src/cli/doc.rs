@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use slimlm::doc::pipeline::MAX_SUGGESTIONS;
 use slimlm::doc::{Assistant, DocError, DocOptions, Document, Outcome, Progress};
 
-use super::common::{print_stdout, ModelArgs, SamplingArgs};
+use super::common::{context_size, print_stdout, ModelArgs, SamplingArgs};
 
 #[derive(Args)]
 pub struct DocArgs {
@@ -42,8 +42,9 @@ pub struct TaskArgs {
     /// Most tokens of each answer (and of each partial summary).
     #[arg(long, default_value_t = 256)]
     pub max_tokens: usize,
-    /// Context size in tokens: prompt template + document chunk + answer.
-    #[arg(long, default_value_t = 2048)]
+    /// Context size in tokens: prompt template + document chunk + answer; 0: the model's
+    /// trained context.
+    #[arg(short = 'c', long, visible_alias = "ctx-size", default_value_t = 2048)]
     pub ctx: usize,
     /// Most chunks of a long document to summarize; the rest is skipped (and reported).
     #[arg(long, default_value_t = 8)]
@@ -100,7 +101,7 @@ pub fn run(args: &DocArgs) -> Result<(), Box<dyn Error>> {
     let model = task.model.load()?;
     let load_seconds = start.elapsed().as_secs_f64();
     let options = DocOptions {
-        context: task.ctx,
+        context: context_size(task.ctx, &model),
         max_tokens: task.max_tokens,
         max_chunks: task.max_chunks,
         sampler: task.sampling.config(),

@@ -6,6 +6,7 @@ pub mod chat_input;
 pub mod common;
 pub mod conversation;
 pub mod doc;
+pub mod file_type;
 pub mod interrupt;
 pub mod model_path;
 pub mod perplexity;

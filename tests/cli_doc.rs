@@ -1,6 +1,8 @@
 //! `slimlm doc summarize|suggest|ask` end to end on the real model, checking structure and
 //! termination (never wording), and the bad inputs a new user meets: empty, blank, binary,
-//! non-UTF-8 files, a directory, a file over the size limit, a 1 MB text file.
+//! non-UTF-8 files, PDF / docx / UTF-16 files and images (known by their first bytes), a
+//! directory, a file over the size limit, a 1 MB text file; and each task's help shows
+//! only the options it uses.
 //!
 //! Kept cheap for qemu: small contexts (so chunks are ~100 tokens), answers of a few
 //! tokens, and every file error is caught before the model loads. The model runs are the
@@ -104,7 +106,23 @@ fn bad_files_are_clear_errors_before_the_model_loads() {
         &["suggest"],
         &temp("image.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
     );
-    assert_error(&o, &["image.txt", "NUL byte at byte 8"]);
+    assert_error(&o, &["image.txt", "is an image", "OCR"]);
+    // Other binary content is still refused at its first NUL byte.
+    let o = doc(&["summarize"], &temp("binary.txt", b"abc\0def"));
+    assert_error(&o, &["binary.txt", "NUL byte at byte 3"]);
+    // Files known by their first bytes, even when ASCII throughout (an uncompressed PDF).
+    let o = doc(
+        &["summarize"],
+        &temp("paper.pdf", b"%PDF-1.4\n1 0 obj << >>\n"),
+    );
+    assert_error(&o, &["paper.pdf", "is a PDF document", "pdftotext"]);
+    let o = doc(
+        &["ask", "--question", "Why?"],
+        &temp("report.docx", b"PK\x03\x04\x14\0"),
+    );
+    assert_error(&o, &["report.docx", "ZIP archive (docx", "pandoc"]);
+    let o = doc(&["summarize"], &temp("notes.txt", b"\xff\xfeh\0i\0"));
+    assert_error(&o, &["notes.txt", "UTF-16 text", "iconv"]);
     let o = doc(&["summarize"], &temp("latin1.txt", b"Le caf\xe9 est noir."));
     assert_error(&o, &["latin1.txt", "not UTF-8", "at byte 6"]);
     let o = doc(&["summarize"], Path::new(env!("CARGO_TARGET_TMPDIR")));
@@ -128,6 +146,35 @@ fn bad_files_are_clear_errors_before_the_model_loads() {
         .unwrap();
     let o = doc(&["summarize"], &huge);
     assert_error(&o, &["huge.txt", "more than the 16777216-byte limit"]);
+}
+
+#[test]
+fn options_show_only_where_they_apply() {
+    let help = |task: &str| {
+        let o = cli::slimlm()
+            .args(["doc", task, "--help"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (summarize, suggest, ask) = (help("summarize"), help("suggest"), help("ask"));
+    assert!(summarize.contains("--max-chunks"), "{summarize}");
+    assert!(
+        suggest.contains("--max-chunks") && suggest.contains("--count"),
+        "{suggest}"
+    );
+    assert!(
+        !ask.contains("--max-chunks") && !ask.contains("--count"),
+        "{ask}"
+    );
+    assert!(ask.contains("--question"), "{ask}");
+    assert!(!summarize.contains("--question") && !summarize.contains("--count"));
+    let o = doc(
+        &["ask", "--max-chunks", "2", "--question", "Why?"],
+        Path::new(SAMPLE),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! directory or truncated copy given as the model, contexts of 0 or beyond the model's,
 //! a chat message longer than the context, and a model file truncated while mapped.
 //! Each is one `error:` line with exit code 1 (chat reports an overlong message and goes
-//! on), never a panic.
+//! on), never a panic, and an error of a flag or variable names it, not the model file.
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -86,10 +86,58 @@ fn zero_and_too_many_threads_and_bad_cpu_lists() {
     );
     let o = run(&["chat", "--threads", "0"], &model);
     assert_error(&o, &["--threads must be at least 1"]);
+    assert_not_about_the_model(&o, "threads.gguf");
     let o = run(&["run", "--cpus", "7-3", "--prompt", "hi"], &model);
     assert_error(&o, &["--cpus \"7-3\""]);
     let o = run(&["run", "--cpus", "banana", "--prompt", "hi"], &model);
     assert_error(&o, &["--cpus \"banana\""]);
+    assert_not_about_the_model(&o, "threads.gguf");
+}
+
+/// CPUs that exist in no affinity mask (a 4000-CPU machine is not a test machine) are
+/// refused before anything runs, naming the CPU.
+#[test]
+fn cpus_this_process_cannot_use() {
+    let model = tiny_model_file("cpus.gguf");
+    let o = run(&["run", "--cpus", "4000", "--prompt", "hi"], &model);
+    assert_error(
+        &o,
+        &[
+            "--cpus \"4000\"",
+            "CPU 4000 is not one this process may run on",
+        ],
+    );
+    let o = run(&["run", "--cpus", "0-4095", "--prompt", "hi"], &model);
+    assert_error(
+        &o,
+        &["--cpus \"0-4095\"", "is not one this process may run on"],
+    );
+    assert_not_about_the_model(&o, "cpus.gguf");
+}
+
+#[test]
+fn kernel_tier_variable() {
+    let model = tiny_model_file("isa.gguf");
+    let with_isa = |value: &str| {
+        cli::slimlm()
+            .env("SLIMLM_ISA", value)
+            .args(["run", "-t", "1", "-n", "2", "-p", "hi", "-m"])
+            .arg(&model)
+            .output()
+            .unwrap()
+    };
+    let o = with_isa("bogus");
+    assert_error(&o, &["SLIMLM_ISA=\"bogus\" is not a kernel tier"]);
+    assert_not_about_the_model(&o, "isa.gguf");
+    // Empty is the same as unset.
+    let o = with_isa("");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The error line of `o` does not mention the model file `name`.
+fn assert_not_about_the_model(o: &Output, name: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains(name), "the model is blamed: {err}");
 }
 
 #[test]
@@ -112,10 +160,12 @@ fn a_directory_or_a_truncated_copy_as_the_model() {
 #[test]
 fn contexts_of_zero_or_beyond_the_model() {
     let model = tiny_model_file("ctx.gguf");
-    let o = run(&["run", "--ctx", "0", "--prompt", "hi"], &model);
-    assert_error(&o, &["but the context holds 0"]);
-    let o = run(&["chat", "--ctx", "0"], &model);
-    assert_error(&o, &["context of 0 tokens: must be between 1 and 4096"]);
+    // 0 is the model's trained context, as llama.cpp's -c 0.
+    let o = run(&["run", "--ctx", "0", "-n", "2", "--prompt", "hi"], &model);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let long = "the ".repeat(600);
+    let o = run(&["run", "-c", "0", "--prompt", &long], &model);
+    assert_error(&o, &["but the context holds 512"]);
     let o = run(&["chat", "--ctx", "100000"], &model);
     assert_error(
         &o,

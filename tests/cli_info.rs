@@ -4,6 +4,9 @@
 mod cli;
 #[path = "common/model.rs"]
 mod model;
+#[path = "common/tiny_model.rs"]
+#[allow(dead_code)]
+mod tiny_model;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -148,4 +151,50 @@ fn truncated_copy_is_one_error_line() {
     // Cut inside the metadata (the vocabulary).
     std::fs::write(&path, &bytes[..100_000]).unwrap();
     assert_one_error_line(&run_info(&path), &["metadata key 'tokenizer.ggml."]);
+}
+
+/// Without --model, the default model is found from any directory: in
+/// $XDG_DATA_HOME/slimlm/models if a copy is there, else in the checkout slimlm was built
+/// from (src/cli/model_path.rs).
+#[test]
+fn the_default_model_is_found_from_any_directory() {
+    let elsewhere = scratch("elsewhere");
+    let empty_data = scratch("empty-data");
+    for dir in [&elsewhere, &empty_data] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let info_from = |data_home: &Path| {
+        cli::slimlm()
+            .arg("info")
+            .current_dir(&elsewhere)
+            .env("XDG_DATA_HOME", data_home)
+            .output()
+            .unwrap()
+    };
+    let out = info_from(&empty_data);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = format!("file: {}", real_model_path().display());
+    assert!(stdout.starts_with(&want), "{want:?} not in {stdout}");
+
+    let data = scratch("data");
+    let copy = data.join("slimlm/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    let tiny = tiny_model::TinyModel::new("llama")
+        .to_bytes(u64::MAX)
+        .unwrap();
+    std::fs::write(&copy, tiny).unwrap();
+    let out = info_from(&data);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = format!("file: {}", copy.display());
+    assert!(stdout.starts_with(&want), "{want:?} not in {stdout}");
 }

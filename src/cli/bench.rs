@@ -337,7 +337,10 @@ fn model_bench(args: &BenchArgs, report: &mut Report) -> Result<(), Box<dyn Erro
 
 fn model_info(args: &BenchArgs, model: &Model, load_s: f64) -> ModelInfo {
     ModelInfo {
-        path: args.model.model.display().to_string(),
+        path: args
+            .model
+            .path()
+            .map_or_else(|_| String::new(), |p| p.display().to_string()),
         arch: model.config.arch.name(),
         file_bytes: model.file().file_bytes().len() as u64,
         load_s,

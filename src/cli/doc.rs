@@ -1,6 +1,7 @@
 //! `slimlm doc summarize|suggest|ask FILE`: the document tasks of [`slimlm::doc`] on the
 //! command line. The file is read and checked before the model loads, so a bad file fails
-//! at once. Results go to stdout (text, or one JSON object with `--json`); progress of
+//! at once (a PDF, docx, UTF-16 file or image is named as such, with a hint on converting
+//! it: [`file_type`]). Results go to stdout (text, or one JSON object with `--json`); progress of
 //! multi-chunk documents and timings go to stderr.
 
 use std::error::Error;
@@ -12,7 +13,8 @@ use serde_json::{json, Value};
 use slimlm::doc::pipeline::MAX_SUGGESTIONS;
 use slimlm::doc::{Assistant, DocError, DocOptions, Document, Outcome, Progress};
 
-use super::common::{print_stdout, ModelArgs, SamplingArgs};
+use super::common::{context_size, print_stdout, ModelArgs, SamplingArgs};
+use super::file_type;
 
 #[derive(Args)]
 pub struct DocArgs {
@@ -23,7 +25,7 @@ pub struct DocArgs {
 #[derive(Subcommand)]
 pub enum DocTask {
     /// Summarize a document (chunk by chunk, then combined, when it is long).
-    Summarize(TaskArgs),
+    Summarize(SummarizeArgs),
     /// Suggest questions about a document.
     Suggest(SuggestArgs),
     /// Answer a question from the passages of a document most relevant to it.
@@ -42,21 +44,38 @@ pub struct TaskArgs {
     /// Most tokens of each answer (and of each partial summary).
     #[arg(long, default_value_t = 256)]
     pub max_tokens: usize,
-    /// Context size in tokens: prompt template + document chunk + answer.
-    #[arg(long, default_value_t = 2048)]
+    /// Context size in tokens: prompt template + document chunk + answer; 0: the model's
+    /// trained context.
+    #[arg(short = 'c', long, visible_alias = "ctx-size", default_value_t = 2048)]
     pub ctx: usize,
-    /// Most chunks of a long document to summarize; the rest is skipped (and reported).
-    #[arg(long, default_value_t = 8)]
-    pub max_chunks: usize,
     /// Print one JSON object: the answer, the chunks used and the timings.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The options of the tasks that go through a long document chunk by chunk (`ask`
+/// picks its passages by relevance instead, so it does not show them).
+#[derive(Args)]
+pub struct ChunkArgs {
+    /// Most chunks of a long document to summarize; the rest is skipped (and reported).
+    #[arg(long, default_value_t = DocOptions::default().max_chunks)]
+    pub max_chunks: usize,
+}
+
+#[derive(Args)]
+pub struct SummarizeArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
 }
 
 #[derive(Args)]
 pub struct SuggestArgs {
     #[command(flatten)]
     pub task: TaskArgs,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
     /// How many questions (1 to 20).
     #[arg(long, default_value_t = 3)]
     pub count: usize,
@@ -74,10 +93,10 @@ pub struct AskArgs {
 /// `slimlm doc ...`.
 pub fn run(args: &DocArgs) -> Result<(), Box<dyn Error>> {
     let start = Instant::now();
-    let (task, name) = match &args.task {
-        DocTask::Summarize(t) => (t, "summarize"),
-        DocTask::Suggest(s) => (&s.task, "suggest"),
-        DocTask::Ask(a) => (&a.task, "ask"),
+    let (task, name, max_chunks) = match &args.task {
+        DocTask::Summarize(s) => (&s.task, "summarize", Some(s.chunks.max_chunks)),
+        DocTask::Suggest(s) => (&s.task, "suggest", Some(s.chunks.max_chunks)),
+        DocTask::Ask(a) => (&a.task, "ask", None),
     };
     // Arguments and the file are checked before the model loads, so mistakes fail fast.
     match &args.task {
@@ -93,16 +112,17 @@ pub fn run(args: &DocArgs) -> Result<(), Box<dyn Error>> {
         }
         _ => {}
     }
-    if task.max_chunks == 0 {
+    if max_chunks == Some(0) {
         return Err("--max-chunks must be at least 1".into());
     }
+    file_type::refuse_non_text(&task.file)?;
     let doc = Document::read(&task.file)?;
     let model = task.model.load()?;
     let load_seconds = start.elapsed().as_secs_f64();
     let options = DocOptions {
-        context: task.ctx,
+        context: context_size(task.ctx, &model),
         max_tokens: task.max_tokens,
-        max_chunks: task.max_chunks,
+        max_chunks: max_chunks.unwrap_or(DocOptions::default().max_chunks),
         sampler: task.sampling.config(),
         kv_type: task.model.kv_type,
     };

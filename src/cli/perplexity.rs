@@ -6,17 +6,17 @@ use std::path::PathBuf;
 use clap::Args;
 use slimlm::runtime::perplexity::perplexity;
 
-use super::common::{print_stdout, ModelArgs};
+use super::common::{context_size, print_stdout, ModelArgs};
 
 #[derive(Args)]
 pub struct PerplexityArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// UTF-8 text file to score.
-    #[arg(long)]
+    #[arg(short = 'f', long)]
     pub file: PathBuf,
-    /// Tokens per chunk.
-    #[arg(long, default_value_t = 512)]
+    /// Tokens per chunk; 0: the model's trained context.
+    #[arg(short = 'c', long, visible_alias = "ctx-size", default_value_t = 512)]
     pub ctx: usize,
 }
 
@@ -31,29 +31,24 @@ pub fn run(args: &PerplexityArgs) -> Result<(), Box<dyn Error>> {
         )
     })?;
     let model = args.model.load()?;
+    let ctx = context_size(args.ctx, &model);
     let tokens = model.tokenizer.encode(&text, true, false);
     eprintln!(
         "perplexity: {} tokens, {} chunks of {}",
         tokens.len(),
-        tokens.len() / args.ctx.max(1),
-        args.ctx
+        tokens.len() / ctx.max(1),
+        ctx
     );
     let start = std::time::Instant::now();
-    let result = perplexity(
-        &model,
-        &tokens,
-        args.ctx,
-        args.model.kv_type,
-        |i, running| {
-            eprint!("[{}]{running:.4},", i + 1);
-        },
-    )?;
+    let result = perplexity(&model, &tokens, ctx, args.model.kv_type, |i, running| {
+        eprint!("[{}]{running:.4},", i + 1);
+    })?;
     eprintln!();
     print_stdout(&format!(
         "Final estimate: PPL = {:.4} ({} chunks of {} tokens, {} scored, {:.1} s)\n",
         result.value,
         result.chunks,
-        args.ctx,
+        ctx,
         result.scored_tokens,
         start.elapsed().as_secs_f64()
     ))

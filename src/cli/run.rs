@@ -1,13 +1,24 @@
-//! `slimlm run` (one prompt) and `slimlm chat` (an interactive conversation).
+//! `slimlm run`: one prompt, one streamed answer.
+//!
+//! The answer stops early, within one token, when stdout is closed (`slimlm run ... |
+//! head -c 20`: quietly, exit code 0) or on Ctrl-C (exit code 130, as a shell reports a
+//! process ended by SIGINT); the timings line on stderr says which.
 
 use std::error::Error;
-use std::io::{self, BufRead, Write};
+use std::io;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Args;
 use slimlm::chat::ChatMessage;
-use slimlm::runtime::generate::{generate, GenerateOptions, Generation};
+use slimlm::runtime::generate::{generate_with, GenerateOptions, Generation, StopReason};
 
-use super::common::{chat_template, print_stdout, render, ModelArgs, SamplingArgs};
+use super::common::{
+    chat_template, context_size, parse_max_tokens, render, write_stdout, ModelArgs, SamplingArgs,
+};
+use super::interrupt::Interrupt;
+use super::prompt::read_prompt;
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -15,20 +26,24 @@ pub struct RunArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub sampling: SamplingArgs,
-    /// The prompt.
-    #[arg(long)]
-    pub prompt: String,
-    /// System message for the chat template.
-    #[arg(long)]
+    /// The prompt; "-" reads it from standard input.
+    #[arg(short = 'p', long, allow_hyphen_values = true)]
+    pub prompt: Option<String>,
+    /// Read the prompt from this UTF-8 text file.
+    #[arg(short = 'f', long, conflicts_with = "prompt")]
+    pub file: Option<PathBuf>,
+    /// System message for the chat template (also -sys).
+    #[arg(long, visible_alias = "system-prompt")]
     pub system: Option<String>,
     /// Use the prompt as is, without the model's chat template.
     #[arg(long)]
     pub raw: bool,
-    /// Most tokens to generate.
-    #[arg(long, default_value_t = 256)]
+    /// Most tokens to generate (-1: until an end token or a full context).
+    #[arg(short = 'n', long, visible_alias = "n-predict", default_value = "256",
+          value_parser = parse_max_tokens, allow_negative_numbers = true)]
     pub max_tokens: usize,
-    /// Context size in tokens (prompt plus answer).
-    #[arg(long, default_value_t = 2048)]
+    /// Context size in tokens (prompt plus answer); 0: the model's trained context.
+    #[arg(short = 'c', long, visible_alias = "ctx-size", default_value_t = 2048)]
     pub ctx: usize,
     /// Stop when the output contains this text (repeatable).
     #[arg(long = "stop")]
@@ -38,29 +53,20 @@ pub struct RunArgs {
     pub profile: bool,
 }
 
-#[derive(Args)]
-pub struct ChatArgs {
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub sampling: SamplingArgs,
-    /// System message.
-    #[arg(long)]
-    pub system: Option<String>,
-    /// Most tokens per answer.
-    #[arg(long, default_value_t = 512)]
-    pub max_tokens: usize,
-    /// Context size in tokens for the whole conversation.
-    #[arg(long, default_value_t = 2048)]
-    pub ctx: usize,
+/// Why `run` stopped writing before the generation's own end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// Ctrl-C.
+    Interrupted,
+    /// stdout was closed (a broken pipe).
+    OutputClosed,
 }
 
 /// `slimlm run`.
-pub fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
-    if args.prompt.is_empty() {
-        return Err("the prompt is empty (--prompt TEXT)".into());
-    }
+pub fn run(args: &RunArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let prompt = read_prompt(args.prompt.as_deref(), args.file.as_deref())?;
     let model = args.model.load()?;
+    let ctx = context_size(args.ctx, &model);
     let template = if args.raw {
         None
     } else {
@@ -72,39 +78,60 @@ pub fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
             if let Some(system) = &args.system {
                 messages.push(ChatMessage::new("system", system));
             }
-            messages.push(ChatMessage::new("user", &args.prompt));
+            messages.push(ChatMessage::new("user", &prompt));
             render(Some(t), &messages)?
         }
-        None => args.prompt.clone(),
+        None => prompt,
     };
     let tokens = model.tokenizer.encode(&text, true, true);
-    if tokens.len() >= args.ctx {
+    if tokens.len() >= ctx {
         return Err(format!(
-            "the prompt has {} tokens, but the context holds {} (raise --ctx, up to the model's {})",
+            "the prompt has {} tokens, but the context holds {ctx} (raise --ctx, up to the model's {})",
             tokens.len(),
-            args.ctx,
             model.config.context_length
         )
         .into());
     }
-    let mut session = args.model.session(&model, args.ctx)?;
+    let mut session = args.model.session(&model, ctx)?;
     session.set_profiling(args.profile);
     let options = GenerateOptions {
         max_tokens: args.max_tokens,
         sampler: args.sampling.config(),
         stop_strings: args.stop.clone(),
     };
+    let interrupt = Interrupt::install()?;
+    let mut cut = None;
     let mut write_error = None;
-    let generation = generate(&mut session, &tokens, &options, |piece| {
-        if write_error.is_none() {
-            write_error = print_stdout(piece).err();
-        }
+    let generation = interrupt.during(|| {
+        generate_with(&mut session, &tokens, &options, |piece| {
+            if !piece.is_empty() {
+                match write_stdout(piece) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                        cut = Some(Cut::OutputClosed);
+                        return ControlFlow::Break(());
+                    }
+                    Err(e) => {
+                        write_error = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            if interrupt.requested() {
+                cut = Some(Cut::Interrupted);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })
     })?;
     if let Some(e) = write_error {
-        return Err(e);
+        return Err(format!("writing the answer to stdout: {e}").into());
     }
-    print_stdout("\n")?;
-    report(&generation);
+    if cut != Some(Cut::OutputClosed) {
+        // A pipe closed here, after the last token, is no error either.
+        let _ = write_stdout("\n");
+    }
+    report(&generation, cut);
     if let Some(prefill) = &generation.prefill_profile {
         eprintln!(
             "\nprofile of the prompt ({} tokens):",
@@ -117,103 +144,27 @@ pub fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
         );
         eprint!("{}", session.profile().render());
     }
-    Ok(())
+    Ok(match cut {
+        Some(Cut::Interrupted) => ExitCode::from(130),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
-/// Timings on stderr, as llama.cpp prints them.
-fn report(g: &Generation) {
+/// Timings on stderr, as llama.cpp prints them. A cancelled generation says why.
+pub fn report(g: &Generation, cut: Option<Cut>) {
     let s = &g.stats;
+    let stop = match (g.stop, cut) {
+        (StopReason::Cancelled, Some(Cut::OutputClosed)) => "output closed",
+        (StopReason::Cancelled, Some(Cut::Interrupted)) => "interrupted (Ctrl-C)",
+        (stop, _) => stop.name(),
+    };
     eprintln!(
-        "prompt: {} tokens in {:.3} s ({:.1} tokens/s); generation: {} tokens, {:.1} tokens/s; time to first token: {:.1} ms; stop: {}",
+        "prompt: {} tokens in {:.3} s ({:.1} tokens/s); generation: {} tokens, {:.1} tokens/s; time to first token: {:.1} ms; stop: {stop}",
         s.prompt_tokens,
         s.prompt_time.as_secs_f64(),
         s.prompt_tps(),
         s.generated_tokens,
         s.generation_tps(),
         s.time_to_first_token.as_secs_f64() * 1e3,
-        g.stop.name()
     );
-}
-
-/// `slimlm chat`: reads a message per line until end of input (Ctrl-D). The KV cache
-/// keeps the conversation: each turn re-renders the whole conversation with the template
-/// and evaluates only the tokens after the part the cache already holds.
-pub fn chat(args: &ChatArgs) -> Result<(), Box<dyn Error>> {
-    let model = args.model.load()?;
-    let template = chat_template(&model)?;
-    if template.is_none() {
-        eprintln!("note: the model has no chat template; messages are joined by newlines");
-    }
-    let mut session = args.model.session(&model, args.ctx)?;
-    let mut messages = Vec::new();
-    if let Some(system) = &args.system {
-        messages.push(ChatMessage::new("system", system));
-    }
-    let mut cached: Vec<u32> = Vec::new();
-    let options = GenerateOptions {
-        max_tokens: args.max_tokens,
-        sampler: args.sampling.config(),
-        stop_strings: Vec::new(),
-    };
-    eprintln!(
-        "chat with {} (Ctrl-D to quit, /reset to start over)",
-        args.model.model.display()
-    );
-    let stdin = io::stdin();
-    let mut lines = stdin.lock().lines();
-    loop {
-        eprint!("> ");
-        io::stderr().flush()?;
-        let Some(line) = lines.next() else {
-            eprintln!();
-            return Ok(());
-        };
-        let line = line?;
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line == "/reset" {
-            messages.retain(|m: &ChatMessage| m.role == "system");
-            session.reset();
-            cached.clear();
-            eprintln!("(conversation reset)");
-            continue;
-        }
-        messages.push(ChatMessage::new("user", line));
-        let tokens = model
-            .tokenizer
-            .encode(&render(template.as_ref(), &messages)?, true, true);
-        let common = cached
-            .iter()
-            .zip(&tokens)
-            .take_while(|(a, b)| a == b)
-            .count();
-        // Always evaluate at least one token, so there are fresh logits to sample from.
-        let keep = common.min(tokens.len() - 1);
-        if tokens.len() >= args.ctx {
-            messages.pop();
-            eprintln!(
-                "the conversation would need {} tokens but the context holds {}: /reset to start over, or raise --ctx",
-                tokens.len(),
-                args.ctx
-            );
-            continue;
-        }
-        // A model with sliding-window ring caches may no longer hold what the shared
-        // prefix needs: then the whole conversation is evaluated again.
-        if session.rewind(keep.min(session.position())).is_err() {
-            session.reset();
-        }
-        let new = &tokens[session.position()..];
-        let generation = generate(&mut session, new, &options, |piece| {
-            print!("{piece}");
-            let _ = io::stdout().flush();
-        })?;
-        println!();
-        report(&generation);
-        cached = tokens;
-        cached.extend_from_slice(&generation.tokens);
-        messages.push(ChatMessage::new("assistant", generation.text.trim()));
-    }
 }

@@ -1,7 +1,9 @@
 //! Text generation on a [`Session`]: prefill a prompt, then sample and decode token by
 //! token, streaming text, until an end-of-generation token, a stop string, the token
-//! limit or the end of the context.
+//! limit, the end of the context, or the caller's callback asks to stop
+//! ([`generate_with`]: Ctrl-C, a closed output pipe).
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use super::sampler::{Sampler, SamplerConfig, SamplerError};
@@ -41,16 +43,21 @@ pub enum StopReason {
     MaxTokens,
     /// The context is full.
     ContextFull,
+    /// The callback of [`generate_with`] returned [`ControlFlow::Break`] (the user pressed
+    /// Ctrl-C, the output was closed...).
+    Cancelled,
 }
 
 impl StopReason {
-    /// How reports name it: "end token", "stop string", "max tokens", "context full".
+    /// How reports name it: "end token", "stop string", "max tokens", "context full",
+    /// "cancelled".
     pub fn name(self) -> &'static str {
         match self {
             StopReason::EndToken => "end token",
             StopReason::StopString => "stop string",
             StopReason::MaxTokens => "max tokens",
             StopReason::ContextFull => "context full",
+            StopReason::Cancelled => "cancelled",
         }
     }
 }
@@ -105,12 +112,35 @@ pub enum GenerateError {
 
 /// Evaluates `prompt` on `session` (appended to what it already holds) and generates,
 /// calling `on_text` with each piece of text as soon as it is complete UTF-8 and known
-/// not to be the start of a stop string.
+/// not to be the start of a stop string. It runs to the end; [`generate_with`] can stop.
 pub fn generate(
     session: &mut Session<'_>,
     prompt: &[u32],
     options: &GenerateOptions,
     mut on_text: impl FnMut(&str),
+) -> Result<Generation, GenerateError> {
+    generate_with(session, prompt, options, |text| {
+        if !text.is_empty() {
+            on_text(text);
+        }
+        ControlFlow::Continue(())
+    })
+}
+
+/// As [`generate`], but `on_token` is called once after every generated token, with the
+/// text that token released (empty while a UTF-8 sequence or a possible stop string is
+/// incomplete), and can stop generation: [`ControlFlow::Break`] ends it at once with
+/// [`StopReason::Cancelled`], before the next decode step, so at most the one token
+/// whose callback stopped is generated after the caller's reason to stop (a closed pipe,
+/// a Ctrl-C flag). Text held back at that point stays in [`Generation::text`] but is
+/// not passed to `on_token`; otherwise `on_token` is called once more at the end with the
+/// text still held, if any. A break from the callback of the last token (the one that
+/// ends generation for another reason) reports that other reason.
+pub fn generate_with(
+    session: &mut Session<'_>,
+    prompt: &[u32],
+    options: &GenerateOptions,
+    mut on_token: impl FnMut(&str) -> ControlFlow<()>,
 ) -> Result<Generation, GenerateError> {
     let tokenizer = &session.model().tokenizer;
     let mut sampler = Sampler::new(options.sampler.clone())?;
@@ -131,7 +161,7 @@ pub fn generate(
     let mut tokens = Vec::new();
     let mut decoder = StreamDecoder::new();
     let mut text = String::new();
-    // Text not yet passed to `on_text` because it might begin a stop string.
+    // Text not yet passed to `on_token` because it might begin a stop string.
     let mut held = 0usize;
     let max_stop = options
         .stop_strings
@@ -159,23 +189,26 @@ pub fn generate(
             text.truncate(cut);
             break StopReason::StopString;
         }
-        let safe = safe_prefix_len(&text, max_stop);
-        if safe > held {
-            on_text(&text[held..safe]);
-            held = safe;
-        }
+        let safe = safe_prefix_len(&text, max_stop).max(held);
+        let flow = on_token(&text[held..safe]);
+        held = safe;
         if session.position() >= session.capacity() {
             break StopReason::ContextFull;
         }
-        if tokens.len() < options.max_tokens {
-            logits.copy_from_slice(session.decode(token)?);
+        if tokens.len() >= options.max_tokens {
+            break StopReason::MaxTokens;
         }
+        if flow.is_break() {
+            break StopReason::Cancelled;
+        }
+        logits.copy_from_slice(session.decode(token)?);
     };
     if stop != StopReason::StopString {
         text.push_str(&decoder.flush());
     }
-    if text.len() > held {
-        on_text(&text[held..]);
+    if text.len() > held && stop != StopReason::Cancelled {
+        // The flow returned here does not matter: generation has ended.
+        let _ = on_token(&text[held..]);
     }
     stats.generated_tokens = tokens.len();
     stats.generation_time = first_token_at.elapsed();

@@ -57,6 +57,16 @@ pub struct SamplerConfig {
     pub seed: u64,
 }
 
+/// A seed drawn from the operating system's random source (the keys std's `RandomState`
+/// takes from it), for a generation that differs from run to run. Print it to let the run
+/// be repeated: the sampler is deterministic given its seed.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
 impl Default for SamplerConfig {
     /// Greedy decoding with every filter off and a 64-token penalty window.
     fn default() -> Self {

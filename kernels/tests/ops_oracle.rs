@@ -240,6 +240,7 @@ fn check_attention(
         n_kv_heads: kv_heads,
         head_dim: hd,
         scale: 1.0 / (hd as f32).sqrt(),
+        window: None,
     };
     let mut rng = Rng(seed);
     let q = rng.row(heads * hd, spread);

@@ -28,6 +28,11 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# No import cycle between the files of kernels/src or the folders of src/
+# (docs/architecture.md).
+step "import layers"
+python3 scripts/import-layers.py
+
 # The host suite asserts the tiers this CPU has: SLIMLM_EXPECT_ISA names the best one
 # /proc/cpuinfo reports (avx512 needs AVX-512 F, BW, VL and VNNI, avx2 needs AVX2, FMA and
 # F16C, as kernels/src/dispatch.rs detects them), and the tier tests fail unless it ran

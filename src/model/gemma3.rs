@@ -15,11 +15,12 @@
 //! norm here is a plain RMSNorm.
 
 use super::config::ModelConfig;
-use super::graph::{attend, embed, in_row_batches, lm_head, sized, LogitsFor, Step};
+use super::graph::{attend, embed, gated_ffn, lm_head, sized, GatedFfn, LogitsFor, Step};
 use super::matmul::{matmul, matmuls, Product};
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
 use crate::exec::profile::Op;
+use slimlm_kernels::ops::Ops;
 
 struct Layer {
     attn_norm: Vec<f32>,
@@ -32,9 +33,7 @@ struct Layer {
     wo: Matrix,
     post_attn_norm: Vec<f32>,
     ffn_norm: Vec<f32>,
-    w_gate: Matrix,
-    w_up: Matrix,
-    w_down: Matrix,
+    ffn: GatedFfn,
     post_ffn_norm: Vec<f32>,
 }
 
@@ -68,9 +67,11 @@ impl Gemma3 {
                     wo: w.matrix(&p("attn_output.weight"), d, q)?,
                     post_attn_norm: w.vector(&p("post_attention_norm.weight"), d)?,
                     ffn_norm: w.vector(&p("ffn_norm.weight"), d)?,
-                    w_gate: w.matrix(&p("ffn_gate.weight"), ff, d)?,
-                    w_up: w.matrix(&p("ffn_up.weight"), ff, d)?,
-                    w_down: w.matrix(&p("ffn_down.weight"), d, ff)?,
+                    ffn: GatedFfn {
+                        w_gate: w.matrix(&p("ffn_gate.weight"), ff, d)?,
+                        w_up: w.matrix(&p("ffn_up.weight"), ff, d)?,
+                        w_down: w.matrix(&p("ffn_down.weight"), d, ff)?,
+                    },
                     post_ffn_norm: w.vector(&p("post_ffw_norm.weight"), d)?,
                 })
             })
@@ -85,7 +86,7 @@ impl Gemma3 {
 
     pub fn run(&self, mut step: Step<'_>, tokens: &[u32], which: LogitsFor, logits: &mut Vec<f32>) {
         let c = step.config;
-        let (n, d, q, kv, ff) = (tokens.len(), c.d_model, c.q_width(), c.kv_width(), c.d_ff);
+        let (n, d, q, kv) = (tokens.len(), c.d_model, c.q_width(), c.kv_width());
         let cx = step.cx;
         // The residual stream and the final norm's output live outside `step.scratch`
         // while the layers borrow it; they go back at the end for reuse.
@@ -153,40 +154,7 @@ impl Gemma3 {
             let h = sized(&mut s.h, n * d);
             cx.ops.rms_norm(x, &layer.ffn_norm, c.norm_eps, h);
             prof.stop(Op::Norm, t);
-            let t = prof.start();
-            let mut gate_up = [
-                Product {
-                    w: &layer.w_gate,
-                    bias: None,
-                    out: sized(&mut s.ff_a, n * ff),
-                },
-                Product {
-                    w: &layer.w_up,
-                    bias: None,
-                    out: sized(&mut s.ff_b, n * ff),
-                },
-            ];
-            matmuls(&mut gate_up, h, n, &mut s.matmul, cx);
-            prof.stop(Op::FfnMatmul, t);
-            let t = prof.start();
-            let up = &s.ff_b[..n * ff];
-            in_row_batches(cx.pool, &mut s.ff_a[..n * ff], ff, |first, gate| {
-                cx.ops
-                    .gelu_tanh_mul(gate, &up[first * ff..first * ff + gate.len()])
-            });
-            prof.stop(Op::Activation, t);
-            let t = prof.start();
-            let down = sized(&mut s.h, n * d);
-            matmul(
-                &layer.w_down,
-                None,
-                &s.ff_a[..n * ff],
-                n,
-                down,
-                &mut s.matmul,
-                cx,
-            );
-            prof.stop(Op::FfnMatmul, t);
+            gated_ffn(&layer.ffn, n, s, cx, prof, Ops::gelu_tanh_mul);
             let t = prof.start();
             let dn = sized(&mut s.ff_b, n * d);
             cx.ops

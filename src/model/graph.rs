@@ -3,10 +3,10 @@
 //! [`super::forward`].
 
 use super::config::ModelConfig;
-use super::matmul::{matmul, Compute, MatmulScratch};
+use super::matmul::{matmul, matmuls, Compute, MatmulScratch, Product};
 use super::weights::Matrix;
 use crate::exec::kv_cache::KvCache;
-use crate::exec::profile::Profile;
+use crate::exec::profile::{Op, Profile};
 use std::sync::Mutex;
 
 use crate::exec::threads::Pool;
@@ -187,6 +187,62 @@ impl RopeTable {
             );
         }
     }
+}
+
+/// The weights of a gated feed-forward block.
+pub(crate) struct GatedFfn {
+    pub w_gate: Matrix,
+    pub w_up: Matrix,
+    pub w_down: Matrix,
+}
+
+/// The gated feed-forward block of Llama (SwiGLU) and Gemma 3 (GeGLU): the gate and up
+/// projections of the normed rows in `s.h` as one parallel step, `act(gate) * up` in
+/// place over the gate rows, then the down projection of those into `s.h[..n * d]`.
+/// `act` is the tier's fused activation-and-multiply (`Ops::silu_mul`,
+/// `Ops::gelu_tanh_mul`).
+pub(crate) fn gated_ffn(
+    w: &GatedFfn,
+    n: usize,
+    s: &mut Scratch,
+    cx: Compute<'_>,
+    prof: &mut Profile,
+    act: fn(&Ops, &mut [f32], &[f32]),
+) {
+    let (d, ff) = (w.w_down.rows, w.w_gate.rows);
+    let t = prof.start();
+    let mut gate_up = [
+        Product {
+            w: &w.w_gate,
+            bias: None,
+            out: sized(&mut s.ff_a, n * ff),
+        },
+        Product {
+            w: &w.w_up,
+            bias: None,
+            out: sized(&mut s.ff_b, n * ff),
+        },
+    ];
+    matmuls(&mut gate_up, &s.h[..n * d], n, &mut s.matmul, cx);
+    prof.stop(Op::FfnMatmul, t);
+    let t = prof.start();
+    let up = &s.ff_b[..n * ff];
+    in_row_batches(cx.pool, &mut s.ff_a[..n * ff], ff, |first, gate| {
+        act(cx.ops, gate, &up[first * ff..first * ff + gate.len()])
+    });
+    prof.stop(Op::Activation, t);
+    let t = prof.start();
+    let down = sized(&mut s.h, n * d);
+    matmul(
+        &w.w_down,
+        None,
+        &s.ff_a[..n * ff],
+        n,
+        down,
+        &mut s.matmul,
+        cx,
+    );
+    prof.stop(Op::FfnMatmul, t);
 }
 
 /// Stores this batch's K/V rows for `layer` and computes causal attention (through the

@@ -6,11 +6,12 @@
 //! matrix (or the tied token embedding).
 
 use super::config::{Arch, ModelConfig};
-use super::graph::{attend, embed, in_row_batches, lm_head, sized, LogitsFor, Step};
+use super::graph::{attend, embed, gated_ffn, lm_head, sized, GatedFfn, LogitsFor, Step};
 use super::matmul::{matmul, matmuls, Product};
 use super::weights::{Matrix, WeightLoader};
 use super::ModelError;
 use crate::exec::profile::Op;
+use slimlm_kernels::ops::Ops;
 
 struct Layer {
     attn_norm: Vec<f32>,
@@ -23,9 +24,7 @@ struct Layer {
     bv: Option<Vec<f32>>,
     wo: Matrix,
     ffn_norm: Vec<f32>,
-    w_gate: Matrix,
-    w_up: Matrix,
-    w_down: Matrix,
+    ffn: GatedFfn,
 }
 
 pub(crate) struct Llama {
@@ -64,9 +63,11 @@ impl Llama {
                     bv: bias(p("attn_v.bias"), kv)?,
                     wo: w.matrix(&p("attn_output.weight"), d, d)?,
                     ffn_norm: w.vector(&p("ffn_norm.weight"), d)?,
-                    w_gate: w.matrix(&p("ffn_gate.weight"), ff, d)?,
-                    w_up: w.matrix(&p("ffn_up.weight"), ff, d)?,
-                    w_down: w.matrix(&p("ffn_down.weight"), d, ff)?,
+                    ffn: GatedFfn {
+                        w_gate: w.matrix(&p("ffn_gate.weight"), ff, d)?,
+                        w_up: w.matrix(&p("ffn_up.weight"), ff, d)?,
+                        w_down: w.matrix(&p("ffn_down.weight"), d, ff)?,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
@@ -80,7 +81,7 @@ impl Llama {
 
     pub fn run(&self, mut step: Step<'_>, tokens: &[u32], which: LogitsFor, logits: &mut Vec<f32>) {
         let c = step.config;
-        let (n, d, kv, ff) = (tokens.len(), c.d_model, c.kv_width(), c.d_ff);
+        let (n, d, kv) = (tokens.len(), c.d_model, c.kv_width());
         let cx = step.cx;
         // The residual stream and the final norm's output live outside `step.scratch`
         // while the layers borrow it; they go back at the end for reuse.
@@ -132,42 +133,9 @@ impl Llama {
             let h = sized(&mut s.h, n * d);
             cx.ops.rms_norm(x, &layer.ffn_norm, c.norm_eps, h);
             prof.stop(Op::Norm, t);
+            gated_ffn(&layer.ffn, n, s, cx, prof, Ops::silu_mul);
             let t = prof.start();
-            let mut gate_up = [
-                Product {
-                    w: &layer.w_gate,
-                    bias: None,
-                    out: sized(&mut s.ff_a, n * ff),
-                },
-                Product {
-                    w: &layer.w_up,
-                    bias: None,
-                    out: sized(&mut s.ff_b, n * ff),
-                },
-            ];
-            matmuls(&mut gate_up, h, n, &mut s.matmul, cx);
-            prof.stop(Op::FfnMatmul, t);
-            let t = prof.start();
-            let up = &s.ff_b[..n * ff];
-            in_row_batches(cx.pool, &mut s.ff_a[..n * ff], ff, |first, gate| {
-                cx.ops
-                    .silu_mul(gate, &up[first * ff..first * ff + gate.len()])
-            });
-            prof.stop(Op::Activation, t);
-            let t = prof.start();
-            let down = sized(&mut s.h, n * d);
-            matmul(
-                &layer.w_down,
-                None,
-                &s.ff_a[..n * ff],
-                n,
-                down,
-                &mut s.matmul,
-                cx,
-            );
-            prof.stop(Op::FfnMatmul, t);
-            let t = prof.start();
-            cx.ops.add(x, down);
+            cx.ops.add(x, &s.h[..n * d]);
             prof.stop(Op::Residual, t);
         }
 
